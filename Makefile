@@ -1,0 +1,31 @@
+# The two commands: `make run` and `make test`. Both create .venv on first use.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run test bench lint messages clean-var
+
+venv: $(STAMP)
+
+# Reinstall only when the pinned dependencies change.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: venv
+	$(PY) -m edc.run
+
+test: venv
+	$(PY) -m pytest --cov=edc/clinical --cov-branch --cov-report=term:skip-covered --cov-fail-under=95
+
+bench: venv
+	$(PY) -m edc.bench
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+messages: venv
+	cd $(CURDIR) && $(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore '.venv/*' --ignore 'var/*' && $(PY) manage.py compilemessages --ignore '.venv/*'

@@ -1,0 +1,40 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import path
+from django.views.i18n import set_language
+
+from accounts import views as account_views
+from trials import views as trial_views
+from visits import views as visit_views
+
+from . import views
+
+handler403 = "edc.views.permission_denied"
+handler404 = "edc.views.page_not_found"
+handler500 = "edc.views.server_error"
+
+urlpatterns = [
+    path("", views.root, name="root"),
+    path("health/", views.health, name="health"),
+    path(
+        "accounts/login/",
+        login_not_required(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
+        name="login",
+    ),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/preferences/", account_views.preferences, name="preferences"),
+    path("home/", trial_views.home, name="home"),
+    path("rules/", views.calculators, name="calculators"),
+    path("participants/", trial_views.participant_list, name="participant_list"),
+    path("participants/screen/", trial_views.screen, name="participant_screen"),
+    path("participants/<int:pk>/", trial_views.participant_detail, name="participant_detail"),
+    path("participants/<int:pk>/history/", trial_views.participant_history, name="participant_history"),
+    path("participants/<int:pk>/unscheduled-visit/", visit_views.add_unscheduled, name="visit_unscheduled"),
+    path("participants/<int:pk>/<slug:action>/", trial_views.participant_action, name="participant_action"),
+    path("visits/<int:pk>/record/", visit_views.record_visit, name="visit_record"),
+    path("visits/<int:pk>/outcome/", visit_views.visit_outcome, name="visit_outcome"),
+    path("visits/<int:pk>/history/", visit_views.visit_history, name="visit_history"),
+    path("admin/", admin.site.urls),
+]

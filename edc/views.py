@@ -1,0 +1,112 @@
+"""Project-level views: health, error pages, and the form-to-service helper every view uses."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from .errors import ConflictError, DomainError
+
+
+def submit(request, form, call, *, success_url, success_message, template, context):
+    """Validate ``form``, run ``call(**form.service_kwargs())`` and turn refusals into messages.
+
+    A DomainError becomes a field or form error (status 400), a ConflictError a 409 page that shows
+    the current values beside the user's own input, which is kept for re-submission.
+    """
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                call(**form.service_kwargs())
+            except ConflictError as exc:
+                current = exc.current
+                context = {
+                    **context,
+                    "conflict": current,
+                    "conflict_fields": [
+                        (form.fields[name].label, getattr(current, name))
+                        for name in form.fields
+                        if name != "expected_version" and hasattr(current, name)
+                    ],
+                }
+                form.data = form.data.copy()
+                form.data["expected_version"] = current.version
+                form.add_error(None, exc.message)
+                status = 409
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                status = 400
+            else:
+                messages.success(request, success_message)
+                return redirect(success_url)
+        else:
+            status = 400
+    return render(request, template, {**context, "form": form}, status=status)
+
+
+@login_not_required
+def health(request):
+    """Database, Redis and Celery worker status, with the last reminder scan when there is one."""
+    from django.conf import settings
+
+    report, ok = {}, True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        report["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer
+        report["database"], ok = f"error: {exc.__class__.__name__}", False
+    try:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1).ping()
+        report["redis"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        report["redis"], ok = f"error: {exc.__class__.__name__}", False
+    if report["redis"] == "ok":
+        from .celery import app
+
+        try:
+            replies = app.control.ping(timeout=1.0)
+        except Exception:  # noqa: BLE001
+            replies = []
+        report["celery_workers"] = len(replies)
+        report["celery"] = "ok" if replies else "error: no worker answered"
+        ok = ok and bool(replies)
+    else:
+        report["celery"], report["celery_workers"] = "unknown: Redis is down", 0
+    report["status"] = "ok" if ok else "degraded"
+    return JsonResponse(report, status=200 if ok else 503)
+
+
+def permission_denied(request, exception=None):
+    message = str(exception) if exception and str(exception) else _("Your role does not allow this action.")
+    return render(request, "403.html", {"message": message}, status=403)
+
+
+def page_not_found(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+@login_not_required
+def csrf_failure(request, reason=""):
+    return render(request, "403_csrf.html", status=403)
+
+
+def server_error(request):
+    return render(request, "500.html", status=500)
+
+
+def calculators(request):
+    """Every clinical rule the system applies, with its version and source (for monitors, auditors)."""
+    from .clinical import CALCULATORS
+
+    rows = sorted(CALCULATORS.values(), key=lambda c: c.name)
+    return render(request, "edc/calculators.html", {"calculators": rows})
+
+
+def root(request):
+    return redirect("home")

@@ -1,0 +1,23 @@
+#!/usr/bin/env python
+"""Django's command-line utility. With DATABASE_URL/REDIS_URL unset it attaches to (or starts) the
+embedded PostgreSQL and Redis under var/, the same ones ``make run`` uses."""
+
+import os
+import sys
+
+
+def main():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "edc.settings.dev")
+    from django.core.management import execute_from_command_line
+
+    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+        execute_from_command_line(sys.argv)
+        return
+    from edc import embedded
+
+    with embedded.services():
+        execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

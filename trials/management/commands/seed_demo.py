@@ -1,0 +1,182 @@
+"""Demo users (one per role) and ~12 synthetic participants at different stages. Demo mode only."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from accounts.models import Role
+from accounts.services import create_user, grant_membership
+from trials import services
+from trials.models import DoseLevel, Participant, Study
+from visits.models import Visit
+
+DEMO_USERS = [
+    # user name, role, site code (None: every site), display name
+    ("coordinator", Role.COORDINATOR, "YC", ("Demo", "Coordinator YC")),
+    ("investigator", Role.INVESTIGATOR, "YC", ("Demo", "Investigator YC")),
+    ("coordinator2", Role.COORDINATOR, "CD", ("Demo", "Coordinator CD")),
+    ("monitor", Role.MONITOR, None, ("Demo", "Monitor")),
+    ("datamanager", Role.DATA_MANAGER, None, ("Demo", "Data manager")),
+    ("sponsoradmin", Role.SPONSOR_ADMIN, None, ("Demo", "Sponsor admin")),
+    ("auditor", Role.AUDITOR, None, ("Demo", "Auditor")),
+]
+
+# (site, stage, days since screening) — synthetic people, initials made up.
+DEMO_PARTICIPANTS = [
+    ("YC", "screening", 3),
+    ("YC", "screen_failed", 40),
+    ("YC", "enrolled", 10),
+    ("YC", "lymphodepleted", 14),
+    ("YC", "infused", 20),
+    ("YC", "follow_up", 120),
+    ("YC", "follow_up", 400),
+    ("CD", "screening", 1),
+    ("CD", "enrolled", 8),
+    ("CD", "infused", 25),
+    ("CD", "follow_up", 200),
+    ("CD", "withdrawn", 90),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo users and synthetic participants (idempotent, demo mode only)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--nct", default="NCT07274059")
+
+    def handle(self, *args, nct, **options):
+        if not settings.DEMO_MODE:
+            raise CommandError("Demo data are created in demo mode only (EDC_DEMO_MODE).")
+        study = Study.objects.filter(nct_id=nct).first()
+        if study is None:
+            raise CommandError(f"Load the protocol of {nct} first (manage.py load_protocol).")
+        import os
+
+        password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(12)
+        User = get_user_model()
+        sites = {s.code: s for s in study.sites.all()}
+        system = self._system_user()
+        self.stdout.write("Demo users (password shown once; set DEMO_PASSWORD to choose it):")
+        for username, role, site_code, (first, last) in DEMO_USERS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = create_user(
+                    username=username,
+                    password=password,
+                    first_name=first,
+                    last_name=last,
+                    email=f"{username}@example.invalid",
+                    is_staff=role == Role.SPONSOR_ADMIN,
+                )
+            else:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            if role == Role.MONITOR:
+                for site in sites.values():
+                    grant_membership(by=system, user=user, study=study, role=role, site=site)
+            else:
+                grant_membership(
+                    by=system, user=user, study=study, role=role, site=sites[site_code] if site_code else None
+                )
+            self.stdout.write(
+                f"  {username:<13} {role.label:<17} {site_code or 'all sites':<9} password: {password}"
+            )
+        if role_admin := User.objects.filter(username="sponsoradmin").first():
+            _admin_permissions(role_admin)
+        if Participant.objects.filter(site__study=study).exists():
+            self.stdout.write("Demo participants already exist.")
+            return
+        coordinators = {
+            "YC": User.objects.get(username="coordinator"),
+            "CD": User.objects.get(username="coordinator2"),
+        }
+        levels = list(DoseLevel.objects.filter(study=study))
+        for i, (site_code, stage, age_days) in enumerate(DEMO_PARTICIPANTS):
+            _make(coordinators[site_code], sites[site_code], stage, age_days, i, levels)
+        self.stdout.write(f"Created {len(DEMO_PARTICIPANTS)} synthetic demo participants.")
+
+    def _system_user(self):
+        User = get_user_model()
+        user, _ = User.objects.get_or_create(username="system", defaults={"is_active": False})
+        return user
+
+
+def _admin_permissions(user):
+    from django.contrib.auth.models import Permission
+
+    perms = Permission.objects.filter(
+        content_type__app_label__in=["auth", "accounts", "trials", "django_celery_beat"],
+        codename__regex=r"^(view|add|change)_(user|membership|profile|site|doselevel|study|periodictask|crontabschedule|intervalschedule)$",
+    )
+    user.user_permissions.add(*perms)
+
+
+def _make(user, site, stage, age_days, i, levels):
+    today = timezone.localdate()
+    screened = today - timedelta(days=age_days)
+    initials = "ABCDEFGHJKLMNPRSTW"[i % 18] + "XYZQ"[i % 4]
+    p = services.screen_participant(
+        user=user,
+        site=site,
+        initials=initials,
+        year_of_birth=1970 + (i * 3) % 35,
+        sex="F" if i % 5 else "M",
+        screening_date=screened,
+    )
+    if stage == "screening":
+        return p
+    p = services.record_consent(user=user, participant=p, consent_date=screened, consent_version="1.0")
+    if stage == "screen_failed":
+        return services.record_eligibility(
+            user=user,
+            participant=p,
+            met=False,
+            assessed_on=screened + timedelta(days=5),
+            screen_failure_reason="SELENA-SLEDAI below 6 at screening",
+        )
+    p = services.record_eligibility(
+        user=user, participant=p, met=True, assessed_on=screened + timedelta(days=2)
+    )
+    enrolled = screened + timedelta(days=3)
+    planned = enrolled + timedelta(days=7)
+    p = services.enroll_participant(
+        user=user,
+        participant=p,
+        enrollment_date=enrolled,
+        dose_level=levels[i % len(levels)],
+        planned_infusion_date=planned,
+    )
+    if stage == "enrolled":
+        return p
+    if planned - timedelta(days=5) <= today:
+        p = services.record_lymphodepletion(user=user, participant=p, start_date=planned - timedelta(days=5))
+    if stage == "lymphodepleted" or planned > today:
+        return p
+    p = services.record_infusion(user=user, participant=p, infusion_date=planned)
+    for visit in Visit.objects.filter(participant=p, visit_date__isnull=True, window_end__lt=today).order_by(
+        "sequence"
+    ):
+        if visit.code.startswith("LD") and not p.lymphodepletion_start_date:
+            continue
+        from visits.services import mark_visit, record_visit
+
+        if visit.definition and visit.definition.optional and i % 2:
+            mark_visit(user=user, visit=visit, outcome="not_applicable", reason="Optional, not done")
+        else:
+            record_visit(user=user, visit=visit, visit_date=min(visit.target_date, today))
+    if stage in ("follow_up", "withdrawn"):
+        p.refresh_from_db()
+        p = services.start_follow_up(user=user, participant=p)
+    if stage == "withdrawn":
+        p = services.end_participation(
+            user=user,
+            participant=p,
+            outcome="withdrawn",
+            end_date=today,
+            reason="Participant moved away (synthetic)",
+        )
+    return p
