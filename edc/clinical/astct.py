@@ -1,8 +1,8 @@
 """Immune effector cell toxicities: ASTCT 2019 CRS and ICANS (adults), and IEC-HS.
 
-Sources: Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-38 (CRS Table 3, ICE Table 5, ICANS
-Table 6); Hines MR et al., Transplant Cell Ther 2023;29:438.e1-16 (IEC-HS); project decisions 10 and 11
-of clinical-rules.md section 14.
+Sources: Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-38 (the consensus CRS grading, ICE
+and adult ICANS grading tables); Hines MR et al., Transplant Cell Ther 2023;29:438.e1-16 (IEC-HS);
+project decisions 10 and 11 of clinical-rules.md section 14.
 
 ``astct_crs``
     The temperature is rounded half-up to 0.1 °C (°F converted first); fever is >= 38.0 °C. Without
@@ -37,7 +37,7 @@ BODY_TEMPERATURE_C = (25, 45)
 BODY_TEMPERATURE_F = (77, 113)
 LOW_FLOW_MAX_L_MIN = Decimal(6)
 
-# ASTCT 2019 Table 3, hypotension column
+# ASTCT 2019 CRS grading table, hypotension column
 HYPOTENSION_GRADE = {"none": 0, "fluids_only": 2, "vasopressor": 3}
 MULTIPLE_VASOPRESSORS_GRADE = 4
 VASOPRESSORS = (
@@ -50,7 +50,7 @@ VASOPRESSORS = (
     "vasopressin",
 )
 
-# ASTCT 2019 Table 3, hypoxia column; the two cannulas are graded by flow (see module docstring)
+# ASTCT 2019 CRS grading table, hypoxia column; the two cannulas are graded by flow (see module docstring)
 OXYGEN_DEVICE_GRADE = {
     "none": 0,
     "blow_by": 2,
@@ -64,11 +64,11 @@ OXYGEN_DEVICE_GRADE = {
     "mechanical_ventilation": 4,
 }
 
-# ASTCT 2019 Table 5: ICE points per task
+# ASTCT 2019 ICE tool: points per task
 ICE_ITEMS = (("orientation_correct", 4), ("naming_correct", 3))
 ICE_YES_NO_ITEMS = ("follows_commands", "writes_sentence", "counts_back_by_10")
 
-# ASTCT 2019 Table 6, ICE row: (grade, lowest score, highest score); 10 is grade 0
+# ASTCT 2019 adult ICANS grading table, ICE row: (grade, lowest score, highest score); 10 is grade 0
 ICE_GRADES = ((0, 10, 10), (1, 7, 9), (2, 3, 6), (3, 0, 2))
 CONSCIOUSNESS_GRADE = {
     "alert": 0,
@@ -153,7 +153,7 @@ def _hypoxia_grade(inputs) -> int:
 @calculator(
     "astct_crs",
     rule_version="astct_crs/1",
-    source="Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-38, Table 3; project decision 10",
+    source="Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-38 (CRS grading); project decision 10",
     title="ASTCT cytokine release syndrome grade",
 )
 def astct_crs(inputs):
@@ -185,7 +185,7 @@ def ice_domain_grade(score: int) -> int:
 @calculator(
     "ice_score",
     rule_version="ice_score/1",
-    source="Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-38, Table 5",
+    source="Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-38 (ICE)",
     title="Immune effector cell-associated encephalopathy (ICE) score",
 )
 def ice_score(inputs):
@@ -198,7 +198,8 @@ def ice_score(inputs):
 @calculator(
     "astct_icans_adult",
     rule_version="astct_icans_adult/1",
-    source="Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-38, Table 6; project decision 11",
+    source="Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-38 (adult ICANS grading); "
+    "project decision 11",
     title="ASTCT ICANS grade (adults)",
 )
 def astct_icans_adult(inputs):

@@ -1,5 +1,5 @@
 """MAGIC acute GvHD staging and overall grade (Harris AC et al., Biol Blood Marrow Transplant
-2016;22:4-10, Tables 1 and 2), adults.
+2016;22:4-10: target-organ staging and overall grade), adults.
 
 The published stage ranges leave gaps (bilirubin "2-3" then "3.1-6"; stool "500-999" then
 "1000-1500"); the bands below close them so that every value has one stage: bilirubin > 3 is stage 2,
@@ -35,14 +35,14 @@ def _stage_of(stages, value) -> int:
 
 
 D = Decimal
-# MAGIC Table 1, skin: % BSA of active maculopapular rash (stage 4 by the erythroderma/bullae flag)
+# MAGIC target-organ staging, skin: % BSA of active rash (stage 4 by the erythroderma/bullae flag)
 SKIN_STAGES = (
     Stage(0, D(0), True, D(0), True),
     Stage(1, D(0), False, D(25), False),
     Stage(2, D(25), True, D(50), True),
     Stage(3, D(50), False, D(100), True),
 )
-# MAGIC Table 1, liver: total bilirubin (mg/dL) <2; 2-3; 3.1-6; 6.1-15; >15
+# MAGIC target-organ staging, liver: total bilirubin (mg/dL) <2; 2-3; 3.1-6; 6.1-15; >15
 LIVER_STAGES = (
     Stage(0, D(0), True, D(2), False),
     Stage(1, D(2), True, D(3), True),
@@ -50,7 +50,7 @@ LIVER_STAGES = (
     Stage(3, D(6), False, D(15), True),
     Stage(4, D(15), False, None, False),
 )
-# MAGIC Table 1, lower GI, adult stool volume (mL/day): <500; 500-999; 1000-1500; >1500
+# MAGIC target-organ staging, lower GI, adult stool volume (mL/day): <500; 500-999; 1000-1500; >1500
 # (stage 4, severe pain with or without ileus or grossly bloody stool, by its flag)
 STOOL_VOLUME_STAGES = (
     Stage(0, D(0), True, D(500), False),
@@ -58,7 +58,7 @@ STOOL_VOLUME_STAGES = (
     Stage(2, D(1000), True, D(1500), True),
     Stage(3, D(1500), False, None, False),
 )
-# MAGIC Table 1, lower GI, adult stool episodes/day: <3; 3-4; 5-7; >7
+# MAGIC target-organ staging, lower GI, adult stool episodes/day: <3; 3-4; 5-7; >7
 STOOL_EPISODE_STAGES = (
     Stage(0, D(0), True, D(3), False),
     Stage(1, D(3), True, D(4), True),
@@ -69,7 +69,7 @@ ROMAN = ("0", "I", "II", "III", "IV")
 
 
 def overall_grade(skin: int, liver: int, upper_gi: int, lower_gi: int) -> int:
-    # MAGIC Table 2
+    # MAGIC overall clinical grade
     if 4 in (skin, liver, lower_gi):
         return 4
     if liver in (2, 3) or lower_gi in (2, 3):
@@ -95,7 +95,7 @@ def _lower_gi_stage(inputs) -> int:
 @calculator(
     "magic_agvhd",
     rule_version="magic_agvhd/1",
-    source="Harris AC et al., Biol Blood Marrow Transplant 2016;22:4-10 (MAGIC), Tables 1-2",
+    source="Harris AC et al., Biol Blood Marrow Transplant 2016;22:4-10 (MAGIC staging and grading)",
     title="MAGIC acute GvHD stage and grade",
 )
 def magic_agvhd(inputs):

@@ -36,7 +36,7 @@ PROFOUND = Decimal("0.1")  # ANC <= 100/µL
 EARLY_LAST_DAY = 30
 EARLY_DAYS = EARLY_LAST_DAY + 1
 
-# Rejeski 2023, Table 1, early ICAHT (day 0-30): (grade, ANC at or below, minimum days of the episode).
+# Rejeski 2023 grading table, early ICAHT (day 0-30): (grade, ANC at or below, minimum days of the episode).
 # Grade 4 also when the ANC is never above 500/µL in days 0-30.
 EARLY_BANDS = (
     (4, PROFOUND, 14),
@@ -45,7 +45,7 @@ EARLY_BANDS = (
     (2, SEVERE, 7),
     (1, SEVERE, 1),
 )
-# Rejeski 2023, Table 1, late ICAHT (after day 30): (grade, ANC at or below, in 10^9/L) on >= 2 occasions
+# Rejeski 2023 grading table, late ICAHT (after day 30): (grade, ANC at or below, in 10^9/L) on >= 2 occasions
 LATE_BANDS = ((4, Decimal("0.1")), (3, Decimal("0.5")), (2, Decimal("1.0")), (1, Decimal("1.5")))
 
 UNITS = ("10^9/L", "cells/uL")
@@ -73,7 +73,7 @@ def _anc(key, value, unit) -> Decimal:
 @calculator(
     "icaht",
     rule_version="icaht/1",
-    source="Rejeski K et al., Blood 2023;142:865-77, Table 1; project decision 12",
+    source="Rejeski K et al., Blood 2023;142:865-77 (ICAHT grading); project decision 12",
     title="ICAHT grade",
 )
 def icaht(inputs):
