@@ -120,7 +120,7 @@ def make_participant(
         dose_level=site.study.dose_levels.first(),
         planned_infusion_date=planned,
     )
-    if stage == "enrolled":
+    if stage == "enrolled" and infused is None:
         return p
     return services.record_infusion(
         user=user, participant=p, infusion_date=infused or screened + timedelta(days=7)

@@ -29,16 +29,37 @@ def test_loading_the_protocol_twice_gives_the_same_database(db):
 
 def test_protocol_holds_both_registry_sites_in_shanghai_time(db):
     study = load_file(PROTOCOL).study
-    assert {(s.code, s.timezone) for s in study.sites.all()} == {("YC", "Asia/Shanghai"), ("CD", "Asia/Shanghai")}
+    assert {(s.code, s.timezone) for s in study.sites.all()} == {
+        ("YC", "Asia/Shanghai"),
+        ("CD", "Asia/Shanghai"),
+    }
     assert study.target_enrollment == 48
     assert all(level.to_be_confirmed for level in study.dose_levels.all())
 
 
 def test_schedule_has_every_registry_visit_with_clinical_rules_windows(db):
     version = load_file(PROTOCOL).version
-    windows = {v.code: (v.target_day, v.window_before, v.window_after) for v in version.visit_definitions.all()}
-    for code in ["SCR", "BL", "LD-5", "LD-4", "LD-3", "D0", "D1", "D7", "D14", "D28", "M3", "M6", "M9", "M12",
-                 "M18", "M24"]:
+    windows = {
+        v.code: (v.target_day, v.window_before, v.window_after) for v in version.visit_definitions.all()
+    }
+    for code in [
+        "SCR",
+        "BL",
+        "LD-5",
+        "LD-4",
+        "LD-3",
+        "D0",
+        "D1",
+        "D7",
+        "D14",
+        "D28",
+        "M3",
+        "M6",
+        "M9",
+        "M12",
+        "M18",
+        "M24",
+    ]:
         assert code in windows
     assert windows["D14"] == (14, 2, 2)
     assert windows["D28"] == (28, 3, 3)
@@ -50,8 +71,12 @@ def test_schedule_has_every_registry_visit_with_clinical_rules_windows(db):
 def test_a_changed_file_becomes_a_new_protocol_version(db, tmp_path):
     load_file(PROTOCOL)
     amended = tmp_path / "amended.yaml"
-    amended.write_text(PROTOCOL.read_text().replace("{code: M9, name: Month 9, day: 270, before: 14, after: 14",
-                                                    "{code: M9, name: Month 9, day: 270, before: 21, after: 21"))
+    amended.write_text(
+        PROTOCOL.read_text().replace(
+            "{code: M9, name: Month 9, day: 270, before: 14, after: 14",
+            "{code: M9, name: Month 9, day: 270, before: 21, after: 21",
+        )
+    )
     result = load_file(amended)
     assert result.created and result.version.number == 2
     assert result.version.visit_definitions.get(code="M9").window_before == 21
@@ -68,9 +93,16 @@ def test_the_small_example_protocol_loads_without_code_changes(db):
     ("old", "new", "path"),
     [
         ("target_enrollment: 48", "target_enrollment: many", "trial.target_enrollment"),
-        ("timezone: Asia/Shanghai\n  - code: CD", "timezone: Mars/Olympus\n  - code: CD", "sites[0].timezone"),
-        ("{code: D14, name: Day 14, day: 14, before: 2", "{code: D14, name: Day 14, day: 14, before: -2",
-         "schedule.visits[14].before"),
+        (
+            "timezone: Asia/Shanghai\n  - code: CD",
+            "timezone: Mars/Olympus\n  - code: CD",
+            "sites[0].timezone",
+        ),
+        (
+            "{code: D14, name: Day 14, day: 14, before: 2",
+            "{code: D14, name: Day 14, day: 14, before: -2",
+            "schedule.visits[14].before",
+        ),
         ("  - code: DL2", "  - code: DL1", "dose_levels[1].code"),
     ],
 )
@@ -98,7 +130,10 @@ def test_load_protocol_command_runs_as_a_process_and_exits_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("trial: [unclosed")
     result = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "load_protocol", str(bad)], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, str(ROOT / "manage.py"), "load_protocol", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 2, result.stderr
     assert "not valid YAML" in result.stderr

@@ -1,0 +1,83 @@
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from edc.clinical import CALCULATORS, CalculatorInputError, compute
+from edc.clinical.registry import _jsonable, calculator
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENTED = [
+    "sledai_2k_total",
+    "sledai_2k_lab_thresholds",
+    "sri_4",
+    "doris",
+    "lldas",
+    "state_maintenance",
+    "astct_crs",
+    "ice_score",
+    "astct_icans_adult",
+    "ctcae_v5_labs",
+    "icaht",
+    "cockcroft_gault",
+    "bsa_lymphodepletion",
+    "eligibility_disease_activity",
+    "magic_agvhd",
+    "unit_conversions",
+]
+
+
+def test_every_documented_calculator_is_registered():
+    assert set(DOCUMENTED) <= set(CALCULATORS)
+
+
+def test_every_result_carries_its_rule_version():
+    result = compute("sledai_2k_total", {"present": ["seizure"]})
+    assert result["rule_version"] == CALCULATORS["sledai_2k_total"].rule_version
+    assert all(c.rule_version and c.source for c in CALCULATORS.values())
+
+
+def test_an_unknown_calculator_is_refused_naming_the_name():
+    with pytest.raises(CalculatorInputError, match="name"):
+        compute("sledai_3k", {})
+
+
+def test_inputs_must_be_an_object():
+    with pytest.raises(CalculatorInputError):
+        compute("sledai_2k_total", ["seizure"])
+
+
+def test_registering_a_name_twice_is_a_programming_error():
+    with pytest.raises(RuntimeError):
+        calculator("sledai_2k_total", rule_version="x/1", source="test")(lambda inputs: {})
+
+
+def test_results_are_json_serialisable_numbers():
+    assert _jsonable({"a": Decimal("2"), "b": [Decimal("2.50")], "c": (Decimal("1E+1"),)}) == {
+        "a": 2,
+        "b": [2.5],
+        "c": [10.0],
+    }
+    json.dumps(
+        compute(
+            "cockcroft_gault",
+            {
+                "age_years": 40,
+                "weight_kg": 60,
+                "sex": "F",
+                "serum_creatinine": 1.0,
+                "creatinine_unit": "mg/dL",
+            },
+        )
+    )
+
+
+def test_the_clinical_package_imports_nothing_from_django():
+    code = "import sys, edc.clinical; print([m for m in sys.modules if m == 'django' or m.startswith('django.')])"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip() == "[]"
