@@ -36,7 +36,13 @@ def history_rows(objects, *, tz: str) -> list[HistoryRow]:
     by_key = {(o._meta.label, str(o.pk)): str(o) for o in objects}
     labels = {}
     rows = []
-    events = Events.objects.tracks(objects).order_by("pgh_created_at", "pgh_id")
+    by_model = {}
+    for obj in objects:
+        by_model.setdefault(type(obj), []).append(obj)
+    events = sorted(
+        (event for group in by_model.values() for event in Events.objects.tracks(group)),
+        key=lambda e: (e.pgh_created_at, e.pgh_id),
+    )
     for event in events:
         labels.setdefault(event.pgh_obj_model, _field_labels(event.pgh_obj_model))
         names = labels[event.pgh_obj_model]

@@ -1,5 +1,4 @@
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -79,17 +78,17 @@ def test_status_upcoming_open_overdue_done_missed_not_applicable(coordinator, si
 
 def test_window_edges_use_the_site_calendar_date(coordinator, site_yc):
     # Day 0 = 2026-03-01; D14 window 2026-03-13 .. 2026-03-17 (Asia/Shanghai, UTC+8).
-    with time_machine.travel(datetime(2026, 3, 2, 4, 0, tzinfo=dt_timezone.utc), tick=False):
+    with time_machine.travel(datetime(2026, 3, 2, 4, 0, tzinfo=UTC), tick=False):
         p = make_participant(coordinator, site_yc, screened=date(2026, 2, 1), infused=date(2026, 3, 1))
     d14 = p.visits.get(code="D14")
     assert (d14.window_start, d14.window_end) == (date(2026, 3, 13), date(2026, 3, 17))
     # 2026-03-12 15:59 UTC is 23:59 on the 12th in Shanghai: not yet open.
-    assert statuses(p, datetime(2026, 3, 12, 15, 59, tzinfo=dt_timezone.utc))["D14"] == VisitStatus.UPCOMING
+    assert statuses(p, datetime(2026, 3, 12, 15, 59, tzinfo=UTC))["D14"] == VisitStatus.UPCOMING
     # 16:00 UTC is midnight on the 13th in Shanghai: the first day of the window.
-    assert statuses(p, datetime(2026, 3, 12, 16, 0, tzinfo=dt_timezone.utc))["D14"] == VisitStatus.OPEN
+    assert statuses(p, datetime(2026, 3, 12, 16, 0, tzinfo=UTC))["D14"] == VisitStatus.OPEN
     # Last day of the window, late evening local time: still open.
-    assert statuses(p, datetime(2026, 3, 17, 15, 59, tzinfo=dt_timezone.utc))["D14"] == VisitStatus.OPEN
-    assert statuses(p, datetime(2026, 3, 17, 16, 0, tzinfo=dt_timezone.utc))["D14"] == VisitStatus.OVERDUE
+    assert statuses(p, datetime(2026, 3, 17, 15, 59, tzinfo=UTC))["D14"] == VisitStatus.OPEN
+    assert statuses(p, datetime(2026, 3, 17, 16, 0, tzinfo=UTC))["D14"] == VisitStatus.OVERDUE
 
 
 def test_days_to_open_and_close_are_counted_in_site_days(coordinator, site_yc):

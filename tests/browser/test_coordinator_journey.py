@@ -1,0 +1,95 @@
+"""Debian's chromium, driven by Playwright: a coordinator's first participant, end to end."""
+
+import os
+import shutil
+from datetime import timedelta
+
+import pytest
+
+from edc.localtime import site_today
+from tests.conftest import PASSWORD
+
+CHROMIUM = os.environ.get("EDC_CHROMIUM", "/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not shutil.which(CHROMIUM), reason="Debian's chromium is not installed (.ci/run installs it)"
+    ),
+]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def page(live_server):
+    from playwright.sync_api import sync_playwright
+
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        yield page
+        browser.close()
+
+
+def test_coordinator_screens_consents_enrolls_and_sees_the_reanchored_schedule(
+    page, live_server, coordinator, site_yc, tmp_path
+):
+    today = site_today(site_yc.timezone)
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("input[name=username]", "coordinator")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/home/")
+
+    page.click("text=Screen a new participant")
+    page.fill("input[name=initials]", "WJ")
+    page.fill("input[name=year_of_birth]", "1988")
+    page.select_option("select[name=sex]", "F")
+    page.fill("input[name=screening_date]", (today - timedelta(days=12)).isoformat())
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("h1:has-text('YC-S001')")
+
+    page.click("a:has-text('Record consent')")
+    page.fill("input[name=consent_date]", (today - timedelta(days=12)).isoformat())
+    page.fill("input[name=consent_version]", "1.0")
+    page.click("button:has-text('Save')")
+    page.click("a:has-text('Record eligibility')")
+    page.check("input[name=met][value=yes]")
+    page.fill("input[name=assessed_on]", (today - timedelta(days=11)).isoformat())
+    page.click("button:has-text('Save')")
+    page.click("a:has-text('Enroll')")
+    page.fill("input[name=enrollment_date]", (today - timedelta(days=10)).isoformat())
+    page.select_option("select[name=dose_level]", label="DL1 (TBC)")
+    page.fill("input[name=planned_infusion_date]", (today + timedelta(days=5)).isoformat())
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("h1:has-text('YC-001')")
+    assert page.locator("text=Provisional").count() == 1
+    planned_m3 = (today + timedelta(days=5 + 90)).isoformat()
+    assert page.locator(f"td:has-text('{planned_m3}')").count() >= 1
+
+    infusion = today - timedelta(days=2)
+    page.click("a:has-text('Record the infusion (Day 0)')")
+    page.fill("input[name=infusion_date]", infusion.isoformat())
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("text=Record the infusion (Day 0): saved.")
+    assert page.locator("text=Provisional").count() == 0
+    m3 = (infusion + timedelta(days=90)).isoformat()
+    row = page.locator("tr", has_text="Month 3")
+    assert m3 in row.inner_text()
+    d14 = page.locator("tr", has_text="Day 14")
+    assert "Opens in" in d14.inner_text()
+    page.screenshot(path=str(tmp_path / "participant.png"), full_page=True)
+    if os.environ.get("EDC_SCREENSHOT_DIR"):
+        page.screenshot(
+            path=os.path.join(os.environ["EDC_SCREENSHOT_DIR"], "participant.png"), full_page=True
+        )
