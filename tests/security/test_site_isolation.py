@@ -21,7 +21,7 @@ def all_patterns(resolver=None, prefix=""):
 def concrete_urls(participant, visit):
     """Every project URL (admin excluded: it has its own staff gate) filled with the other site's ids."""
     urls = []
-    for route, pattern in all_patterns():
+    for route, _pattern in all_patterns():
         if route.startswith("admin/"):
             continue
         params = re.findall(r"<(?:\w+:)?(\w+)>", route)
