@@ -105,12 +105,28 @@ class Command(BaseCommand):
         return user
 
 
+ADMIN_MODELS = (
+    "user",
+    "membership",
+    "profile",
+    "site",
+    "doselevel",
+    "study",
+    "protocolversion",
+    "accessevent",
+    "periodictask",
+    "crontabschedule",
+    "intervalschedule",
+)
+
+
 def _admin_permissions(user):
+    """The sponsor admin manages users, memberships, sites and schedules in the admin, never clinical data."""
     from django.contrib.auth.models import Permission
 
     perms = Permission.objects.filter(
         content_type__app_label__in=["auth", "accounts", "trials", "django_celery_beat"],
-        codename__regex=r"^(view|add|change)_(user|membership|profile|site|doselevel|study|periodictask|crontabschedule|intervalschedule)$",
+        codename__in=[f"{action}_{model}" for action in ("view", "add", "change") for model in ADMIN_MODELS],
     )
     user.user_permissions.add(*perms)
 
