@@ -32,7 +32,9 @@ def main():
         nonlocal stopping
         stopping = True
 
+    # Handle SIGINT explicitly too: a process started in the background inherits an ignored SIGINT.
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     with embedded.services():
         manage("migrate", "--no-input", "-v", "0")
         manage(
@@ -64,8 +66,6 @@ def main():
                         print(f"{name} exited with {proc.returncode}; stopping.", flush=True)
                         stopping = True
                 time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
         finally:
             for proc in processes.values():
                 if proc.poll() is None:

@@ -82,9 +82,8 @@ class Command(BaseCommand):
                 grant_membership(
                     by=system, user=user, study=study, role=role, site=sites[site_code] if site_code else None
                 )
-            self.stdout.write(
-                f"  {username:<13} {role.label:<17} {site_code or 'all sites':<9} password: {password}"
-            )
+            where = site_code or (", ".join(sites) if role == Role.MONITOR else "all sites")
+            self.stdout.write(f"  {username:<13} {role.label:<17} {where:<9} password: {password}")
         if role_admin := User.objects.filter(username="sponsoradmin").first():
             _admin_permissions(role_admin)
         if Participant.objects.filter(site__study=study).exists():
@@ -158,7 +157,10 @@ def _make(user, site, stage, age_days, i, levels):
         user=user, participant=p, met=True, assessed_on=screened + timedelta(days=2)
     )
     enrolled = screened + timedelta(days=3)
-    planned = enrolled + timedelta(days=7)
+    # Day 0 ten days after enrollment for those already infused; the others are planned ahead of today.
+    planned = {"enrolled": today + timedelta(days=8), "lymphodepleted": today + timedelta(days=4)}.get(
+        stage, enrolled + timedelta(days=10)
+    )
     p = services.enroll_participant(
         user=user,
         participant=p,
@@ -168,22 +170,12 @@ def _make(user, site, stage, age_days, i, levels):
     )
     if stage == "enrolled":
         return p
-    if planned - timedelta(days=5) <= today:
+    with_lymphodepletion = stage == "lymphodepleted" or i % 3 != 0
+    if with_lymphodepletion:
         p = services.record_lymphodepletion(user=user, participant=p, start_date=planned - timedelta(days=5))
-    if stage == "lymphodepleted" or planned > today:
-        return p
-    p = services.record_infusion(user=user, participant=p, infusion_date=planned)
-    for visit in Visit.objects.filter(participant=p, visit_date__isnull=True, window_end__lt=today).order_by(
-        "sequence"
-    ):
-        if visit.code.startswith("LD") and not p.lymphodepletion_start_date:
-            continue
-        from visits.services import mark_visit, record_visit
-
-        if visit.definition and visit.definition.optional and i % 2:
-            mark_visit(user=user, visit=visit, outcome="not_applicable", reason="Optional, not done")
-        else:
-            record_visit(user=user, visit=visit, visit_date=min(visit.target_date, today))
+    if stage != "lymphodepleted":
+        p = services.record_infusion(user=user, participant=p, infusion_date=planned)
+    _complete_past_visits(user, p, today, with_lymphodepletion, skip_optional=bool(i % 2))
     if stage in ("follow_up", "withdrawn"):
         p.refresh_from_db()
         p = services.start_follow_up(user=user, participant=p)
@@ -196,3 +188,17 @@ def _make(user, site, stage, age_days, i, levels):
             reason="Participant moved away (synthetic)",
         )
     return p
+
+
+def _complete_past_visits(user, participant, today, with_lymphodepletion, skip_optional):
+    from visits.services import mark_visit, record_visit
+
+    past = Visit.objects.filter(participant=participant, visit_date__isnull=True, window_start__lte=today)
+    for visit in past.select_related("definition").order_by("sequence"):
+        optional = visit.definition is not None and visit.definition.optional
+        if visit.code.startswith("LD") and not with_lymphodepletion:
+            mark_visit(user=user, visit=visit, outcome="not_applicable", reason="No lymphodepletion given")
+        elif optional and skip_optional and not visit.code.startswith("LD"):
+            mark_visit(user=user, visit=visit, outcome="not_applicable", reason="Optional, not done")
+        elif visit.window_end < today or visit.target_date <= today:
+            record_visit(user=user, visit=visit, visit_date=min(visit.target_date, today))
