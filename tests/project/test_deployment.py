@@ -6,6 +6,7 @@ import yaml
 
 from tests.conftest import ROOT
 
+NOT_INHERITED = {"DJANGO_ALLOW_ASYNC_UNSAFE"}
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "edc.settings.production",
     "SECRET_KEY": "x" * 64 + "-production-like-secret-for-the-check",
@@ -16,7 +17,7 @@ PRODUCTION_ENV = {
 
 
 def run_manage(env, *args):
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k not in NOT_INHERITED}
     return subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],
         capture_output=True,
@@ -38,7 +39,7 @@ def test_production_refuses_to_start_without_each_required_variable():
         env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
         # manage.py would start embedded services for missing URLs; import the settings directly instead.
         code = "import django; django.setup()"
-        clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+        clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k not in NOT_INHERITED}
         result = subprocess.run(
             [sys.executable, "-c", code],
             capture_output=True,
