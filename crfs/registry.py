@@ -1,0 +1,53 @@
+"""Which model and form implement each form code that a protocol file names.
+
+One explicit table, read in one screen; a code the protocol names but no module implements yet is
+listed on the casebook page as "not available yet" rather than silently dropped.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    code: str
+    title: object
+    model_path: str
+    form_path: str
+    repeating: bool = False  # several per visit (e.g. one per lab panel)
+
+    @cached_property
+    def model(self):
+        from django.apps import apps
+
+        return apps.get_model(self.model_path)
+
+    @cached_property
+    def form_class(self):
+        return import_string(self.form_path)
+
+
+# Modules whose ``SPECS`` list declares forms; each app that adds CRFs adds its module here.
+SPEC_MODULES = [
+    "crfs.specs",
+]
+
+
+def _load() -> dict[str, FormSpec]:
+    forms: dict[str, FormSpec] = {}
+    for module in SPEC_MODULES:
+        for spec in import_string(f"{module}.SPECS"):
+            if spec.code in forms:
+                raise RuntimeError(f"form code {spec.code!r} declared twice")
+            forms[spec.code] = spec
+    return forms
+
+
+FORMS: dict[str, FormSpec] = _load()
+
+
+def spec_for(code: str) -> FormSpec | None:
+    return FORMS.get(code)

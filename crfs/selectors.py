@@ -1,0 +1,53 @@
+"""The casebook: visits × expected forms with a computed status per cell (no shadow table)."""
+
+from dataclasses import dataclass, field
+
+from trials.selectors import schedule_for
+
+from .registry import FORMS
+
+NOT_STARTED, NOT_EXPECTED, NOT_AVAILABLE = "not_started", "not_expected", "not_available"
+
+
+@dataclass
+class Cell:
+    code: str
+    expected: bool
+    instances: list = field(default_factory=list)  # [(id, status)]
+
+    @property
+    def status(self) -> str:
+        if self.instances:
+            statuses = {s for _, s in self.instances}
+            return "complete" if statuses == {"complete"} else "in_progress"
+        if not self.expected:
+            return NOT_EXPECTED
+        return NOT_STARTED if self.code in FORMS else NOT_AVAILABLE
+
+
+def casebook(participant):
+    """(visits, form codes in protocol order, {visit id: {code: Cell}}); one query per form model."""
+    visits = list(schedule_for(participant))
+    codes: list[str] = []
+    for visit in visits:
+        for code in visit.definition.forms if visit.definition else []:
+            if code not in codes:
+                codes.append(code)
+    entered: dict[tuple[int, str], list] = {}
+    for code in codes:
+        spec = FORMS.get(code)
+        if spec is None:
+            continue
+        rows = spec.model.objects.filter(participant=participant, entered_in_error=False).values_list(
+            "id", "visit_id", "status"
+        )
+        for pk, visit_id, status in rows:
+            entered.setdefault((visit_id, code), []).append((pk, status))
+    grid = {}
+    for visit in visits:
+        expected = set(visit.definition.forms if visit.definition else [])
+        grid[visit.pk] = {
+            code: Cell(code, code in expected or visit.unscheduled, entered.get((visit.pk, code), []))
+            for code in codes
+        }
+    return visits, codes, grid

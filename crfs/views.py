@@ -1,0 +1,90 @@
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from accounts.permissions import Action, can, require
+from edc.history import history_rows
+from edc.views import submit
+from monitoring.services import open_queries_for
+from trials import selectors as trial_selectors
+
+from . import selectors, services
+from .registry import FORMS
+
+
+def casebook(request, pk):
+    participant = trial_selectors.participant_for(request.user, pk)
+    visits, codes, grid = selectors.casebook(participant)
+    rows = [(visit, [grid[visit.pk][code] for code in codes]) for visit in visits]
+    return render(
+        request,
+        "crfs/casebook.html",
+        {
+            "participant": participant,
+            "codes": codes,
+            "rows": rows,
+            "forms": FORMS,
+            "titles": {code: (FORMS[code].title if code in FORMS else code) for code in codes},
+            "can_enter": can(request.user, Action.ENTER_DATA, participant.site),
+        },
+    )
+
+
+def _spec(code):
+    spec = FORMS.get(code)
+    if spec is None:
+        raise Http404
+    return spec
+
+
+def form_entry(request, visit_pk, code, form_pk=None):
+    spec = _spec(code)
+    visit = trial_selectors.visit_for(request.user, visit_pk)
+    instance = None
+    if form_pk is not None:
+        instance = get_object_or_404(spec.model, pk=form_pk, visit=visit)
+    elif not spec.repeating:
+        instance = spec.model.objects.filter(visit=visit, entered_in_error=False).first()
+    if request.method == "POST":
+        require(request.user, Action.ENTER_DATA, visit.participant.site)
+    form = spec.form_class(request.POST or None, instance=instance)
+    if instance is not None and not form.is_bound:
+        form.initial["expected_version"] = instance.version
+
+    form.complete_requested = "complete" in request.POST
+    queries = open_queries_for([instance]) if instance else {}
+    live = next(iter(queries.values()), [])
+    return submit(
+        request,
+        form,
+        lambda **kw: services.save_form(user=request.user, spec=spec, visit=visit, instance=instance, **kw),
+        success_url=reverse("casebook", args=[visit.participant_id]),
+        success_message=_("%(form)s saved.") % {"form": spec.title},
+        template="crfs/form_entry.html",
+        context={
+            "spec": spec,
+            "visit": visit,
+            "participant": visit.participant,
+            "instance": instance,
+            "queries": live,
+            "queries_by_field": {q.field_name: q for q in live},
+            "can_enter": can(request.user, Action.ENTER_DATA, visit.participant.site),
+            "history_url": reverse("form_history", args=[code, instance.pk]) if instance else None,
+        },
+    )
+
+
+def form_history(request, code, form_pk):
+    spec = _spec(code)
+    instance = get_object_or_404(spec.model, pk=form_pk)
+    participant = trial_selectors.participant_for(request.user, instance.participant_id)
+    return render(
+        request,
+        "trials/history.html",
+        {
+            "participant": participant,
+            "record": f"{spec.title} · {instance.visit.name}",
+            "rows": history_rows([instance], tz=participant.site.timezone),
+        },
+    )
