@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)

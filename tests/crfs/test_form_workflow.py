@@ -7,7 +7,7 @@ from django.urls import reverse
 from crfs.models import FormStatus, VitalSigns
 from crfs.registry import FORMS
 from crfs.services import save_form
-from edc.errors import ConflictError, DomainError
+from edc.errors import DomainError
 from monitoring.models import Query, QueryStatus
 from tests.conftest import make_participant, today_at
 
