@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import include, path
 from django.views.i18n import set_language
 
 from accounts import views as account_views
+from crfs import views as crf_views
 from trials import views as trial_views
 from visits import views as visit_views
 
@@ -32,9 +33,14 @@ urlpatterns = [
     path("participants/<int:pk>/", trial_views.participant_detail, name="participant_detail"),
     path("participants/<int:pk>/history/", trial_views.participant_history, name="participant_history"),
     path("participants/<int:pk>/unscheduled-visit/", visit_views.add_unscheduled, name="visit_unscheduled"),
+    path("participants/<int:pk>/casebook/", crf_views.casebook, name="casebook"),
     path("participants/<int:pk>/<slug:action>/", trial_views.participant_action, name="participant_action"),
+    path("visits/<int:visit_pk>/forms/<slug:code>/", crf_views.form_entry, name="form_entry"),
+    path("visits/<int:visit_pk>/forms/<slug:code>/<int:form_pk>/", crf_views.form_entry, name="form_entry_instance"),
+    path("forms/<slug:code>/<int:form_pk>/history/", crf_views.form_history, name="form_history"),
     path("visits/<int:pk>/record/", visit_views.record_visit, name="visit_record"),
     path("visits/<int:pk>/outcome/", visit_views.visit_outcome, name="visit_outcome"),
     path("visits/<int:pk>/history/", visit_views.visit_history, name="visit_history"),
+    path("notifications/", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]

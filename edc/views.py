@@ -59,13 +59,23 @@ def health(request):
         report["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure is the answer
         report["database"], ok = f"error: {exc.__class__.__name__}", False
+    from notifications import selectors as notifications
+
+    try:
+        scan = notifications.last_scan() if report["database"] == "ok" else None
+        report["last_reminder_scan"] = scan.finished_at.isoformat() if scan else None
+    except Exception as exc:  # noqa: BLE001
+        report["last_reminder_scan"] = f"error: {exc.__class__.__name__}"
     try:
         import redis
 
-        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1).ping()
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        client.ping()
         report["redis"] = "ok"
+        report["celery_queue_length"] = notifications.celery_queue_length(client)
     except Exception as exc:  # noqa: BLE001
         report["redis"], ok = f"error: {exc.__class__.__name__}", False
+        report["celery_queue_length"] = None
     if report["redis"] == "ok":
         from .celery import app
 

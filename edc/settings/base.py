@@ -38,6 +38,9 @@ INSTALLED_APPS = [
     "accounts",
     "visits",
     "adverse_events",
+    "crfs",
+    "monitoring",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -162,6 +166,8 @@ CELERY_TIMEZONE = "UTC"
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="edc@localhost")
+# Absolute links in reminder emails.
+EDC_BASE_URL = env("EDC_BASE_URL", default="http://127.0.0.1:8000")
 
 EDC_PROTOCOL_FILE = env("EDC_PROTOCOL_FILE", default=str(BASE_DIR / "protocols" / "nct07274059.yaml"))
 

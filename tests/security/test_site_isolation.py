@@ -18,8 +18,10 @@ def all_patterns(resolver=None, prefix=""):
             yield prefix + str(entry.pattern), entry
 
 
-def concrete_urls(participant, visit):
+def concrete_urls(participant, visit, form_pk):
     """Every project URL (admin excluded: it has its own staff gate) filled with the other site's ids."""
+    from crfs.registry import FORMS
+
     urls = []
     for route, _pattern in all_patterns():
         if route.startswith("admin/"):
@@ -28,12 +30,13 @@ def concrete_urls(participant, visit):
         if not params:
             urls.append("/" + route)
             continue
-        values = {"pk": visit.pk if route.startswith("visits/") else participant.pk}
-        actions = list(ACTIONS) if "action" in params else [None]
-        for action in actions:
+        values = {"pk": visit.pk if route.startswith("visits/") else participant.pk, "visit_pk": visit.pk,
+                  "form_pk": form_pk}
+        choices = list(ACTIONS) if "action" in params else list(FORMS) if "code" in params else [None]
+        for choice in choices:
             path = route
             for name in params:
-                value = action if name == "action" else values[name]
+                value = choice if name in ("action", "code") else values[name]
                 path = re.sub(r"<(?:\w+:)?" + name + ">", str(value), path)
             urls.append("/" + path)
     return urls
@@ -43,13 +46,18 @@ SITE_SCOPED = [Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR]
 
 
 @pytest.mark.parametrize("role", SITE_SCOPED)
-def test_no_url_leaks_another_sites_participant(client, make_user, site_yc, other_site_participant, role):
+def test_no_url_leaks_another_sites_participant(client, make_user, site_yc, other_site_participant, coordinator_cd,
+                                                 role):
+    from crfs.registry import FORMS
+    from crfs.services import save_form
+
     user = make_user(role, site_yc)
-    visit = other_site_participant.visits.first()
+    visit = other_site_participant.visits.get(code="BL")
+    form = save_form(user=coordinator_cd, spec=FORMS["vital_signs"], visit=visit, data={"heart_rate": 70})
     secrets = [other_site_participant.study_id, other_site_participant.screening_number]
     client.force_login(user)
     checked = 0
-    for url in concrete_urls(other_site_participant, visit):
+    for url in concrete_urls(other_site_participant, visit, form.pk):
         if url.endswith("/logout/"):
             continue
         for method in (client.get, client.post):
