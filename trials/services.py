@@ -6,7 +6,8 @@ participant's site, and raises DomainError with a message the user can act on.
 
 from datetime import date
 
-from django.db.models import Max
+from django.db.models import F, Func, IntegerField, Max, Value
+from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
 from accounts.permissions import Action, require
@@ -158,10 +159,14 @@ def enroll_participant(
         Site.objects.select_for_update().get(pk=participant.site_id)  # serialise study ids per site
         p = _lock(participant, expected_version)
         _move(p, S.ENROLLED)
-        last = Participant.objects.filter(site=p.site, study_id__isnull=False).aggregate(n=Max("study_id"))[
+        # Compare the numbers, not the text: "YC-1000" sorts before "YC-999".
+        number_part = Cast(
+            Func(F("study_id"), Value("^.*-"), Value(""), function="regexp_replace"), IntegerField()
+        )
+        last = Participant.objects.filter(site=p.site, study_id__isnull=False).aggregate(n=Max(number_part))[
             "n"
         ]
-        number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+        number = (last or 0) + 1
         p.study_id = f"{p.site.code}-{number:03d}"
         p.enrollment_date, p.dose_level, p.planned_infusion_date = (
             enrollment_date,

@@ -24,8 +24,16 @@ def prefer(user, delivery: ReminderDelivery, digest_hour: int = 8):
 
 
 def database_url(connection) -> str:
-    """A URL for another process to reach the database this test uses (pytest-django's ``test_…``)."""
+    """A URL for another process to reach the database this test uses (pytest-django's ``test_…``).
+
+    The embedded server listens on a unix socket, which django-environ keeps in OPTIONS["host"].
+    """
+    from urllib.parse import quote
+
     s = connection.settings_dict
     password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    socket_dir = (s.get("OPTIONS") or {}).get("host")
+    if socket_dir and not s.get("HOST"):
+        return f"postgres://{s['USER']}{password}@/{s['NAME']}?host={quote(socket_dir)}"
     host = f"{s.get('HOST') or ''}{':' + str(s['PORT']) if s.get('PORT') else ''}"
     return f"postgres://{s['USER']}{password}@{host}/{s['NAME']}"

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from edc.errors import ConflictError, DomainError
 from tests.conftest import make_participant, today_at
 from trials import services
-from trials.models import ParticipantStatus
+from trials.models import Participant, ParticipantStatus
 
 
 def test_screening_assigns_a_site_screening_number(coordinator, site_yc):
@@ -180,3 +180,12 @@ def test_dose_level_of_another_study_is_refused(coordinator, site_yc, db):
     p = make_participant(coordinator, site_yc)
     with pytest.raises(DomainError):
         services.assign_dose_level(user=coordinator, participant=p, dose_level=other.dose_levels.first())
+
+
+def test_study_ids_keep_counting_past_999(coordinator, site_yc):
+    first = make_participant(coordinator, site_yc)
+    Participant.objects.filter(pk=first.pk).update(study_id="YC-999")
+    second = make_participant(coordinator, site_yc, initials="CD")
+    Participant.objects.filter(pk=second.pk).update(study_id="YC-1000")
+    third = make_participant(coordinator, site_yc, initials="EF")
+    assert third.study_id == "YC-1001"
