@@ -21,13 +21,16 @@ class Action(StrEnum):
     LOCK = "lock"
     EXPORT = "export"
     SETUP = "setup"  # protocol, sites, users
+    MANAGE_RANGES = "manage_ranges"  # laboratory reference ranges and site units
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.COORDINATOR: frozenset({Action.VIEW, Action.ENTER_DATA}),
     Role.INVESTIGATOR: frozenset({Action.VIEW, Action.ENTER_DATA, Action.SIGN}),
     Role.MONITOR: frozenset({Action.VIEW, Action.QUERY, Action.VERIFY}),
-    Role.DATA_MANAGER: frozenset({Action.VIEW, Action.QUERY, Action.LOCK, Action.EXPORT}),
+    Role.DATA_MANAGER: frozenset(
+        {Action.VIEW, Action.QUERY, Action.LOCK, Action.EXPORT, Action.MANAGE_RANGES}
+    ),
     Role.SPONSOR_ADMIN: frozenset({Action.VIEW, Action.EXPORT, Action.SETUP}),
     Role.AUDITOR: frozenset({Action.VIEW}),
 }

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import services
+from .middleware import SESSION_LANGUAGE
 from .permissions import memberships
 
 
@@ -20,6 +21,7 @@ def preferences(request):
     if request.method == "POST" and form.is_valid():
         language = form.cleaned_data["language"]
         services.set_language(user=request.user, language=language)
+        request.session[SESSION_LANGUAGE] = language
         translation.activate(language)
         messages.success(request, _("Language saved."))
         return redirect("preferences")

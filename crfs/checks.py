@@ -170,7 +170,13 @@ CHECKS: list[EditCheck] = [
 
 
 # Modules whose ``CHECKS`` list declares further edit checks; each app that adds CRFs adds its module here.
-CHECK_MODULES: list[str] = []
+CHECK_MODULES: list[str] = [
+    "crfs.form_checks",
+    "disease_activity.checks",
+    "medications.checks",
+    "labs.checks",
+    "adverse_events.checks",
+]
 
 
 def all_checks() -> list[EditCheck]:

@@ -6,7 +6,60 @@ from django.utils.translation import gettext_lazy as _
 
 from trials.forms import DateInput
 
-from .models import VitalSigns
+from .criteria import CRITERIA, MANUAL
+from .models import (
+    Death,
+    Demographics,
+    EligibilityChecklist,
+    EndOfStudy,
+    Hospitalisation,
+    Infusion,
+    Lymphodepletion,
+    MedicalCondition,
+    MedicalHistory,
+    PhysicalExam,
+    PriorTreatment,
+    VitalSigns,
+)
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
+
+
+class RowForm(forms.ModelForm):
+    """One row of a child table; an empty extra row is ignored, a filled one needs its first field."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if name in ("id", "DELETE"):
+                continue
+            model_field = self._meta.model._meta.get_field(name)
+            field.required = name == self._meta.fields[0]
+            if isinstance(model_field, models.DateField):
+                field.widget = DateInput()
+            if isinstance(field.widget, forms.CheckboxInput):
+                field.widget.attrs["class"] = "form-check-input"
+            elif isinstance(field.widget, forms.Select):
+                field.widget.attrs.update({"class": "form-select form-select-sm", "style": "min-width: 9rem"})
+            else:
+                field.widget.attrs["class"] = "form-control form-control-sm"
+
+
+class PriorTreatmentForm(RowForm):
+    class Meta:
+        model = PriorTreatment
+        fields = ["agent", "agent_other", "start_date", "stop_date", "dose", "reason_stopped"]
+
+
+class MedicalConditionForm(RowForm):
+    class Meta:
+        model = MedicalCondition
+        fields = ["condition", "start_date", "ongoing", "end_date"]
 
 
 class CRFForm(forms.ModelForm):
@@ -18,6 +71,12 @@ class CRFForm(forms.ModelForm):
         help_text=_("Required when changing a form already marked complete."),
     )
 
+    # Optional grouping of the fields on the page: [(legend, [field names])]; the rest follow.
+    fieldsets: list[tuple[object, list[str]]] = []
+    criteria = None  # the eligibility checklist's criteria table
+    # Child tables entered on the same page: {reverse relation name: (legend, row form class)}.
+    row_forms: dict[str, tuple[object, type]] = {}
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
@@ -27,10 +86,60 @@ class CRFForm(forms.ModelForm):
                 model_field, models.DateTimeField
             ):
                 field.widget = DateInput()
+            elif isinstance(model_field, models.TimeField):
+                field.widget = TimeInput()
         if self.instance.pk and not self.is_bound:
             self.initial["expected_version"] = self.instance.version
+        self.formsets = {}
+        for name, (_legend, row_form) in self.row_forms.items():
+            model = row_form._meta.model
+            queryset = (
+                getattr(self.instance, name).filter(entered_in_error=False).order_by("pk")
+                if self.instance.pk
+                else model.objects.none()
+            )
+            formset_class = forms.modelformset_factory(model, form=row_form, extra=2, can_delete=True)
+            data = self.data if self.is_bound and f"{name}-TOTAL_FORMS" in self.data else None
+            self.formsets[name] = formset_class(data, queryset=queryset, prefix=name)
 
     complete_requested = False  # set by the view from the button pressed
+
+    @property
+    def grouped_fields(self):
+        """[(legend, [bound fields])] for the page, the ungrouped visible fields last."""
+        grouped, seen = [], set()
+        for legend, names in self.fieldsets:
+            fields = [self[n] for n in names if n in self.fields]
+            seen.update(names)
+            grouped.append((legend, fields))
+        rest = [self[n] for n in self.fields if n not in seen and n not in ("expected_version", "reason")]
+        rest = [f for f in rest if not f.is_hidden and f.name not in self.hidden_in_groups()]
+        if rest:
+            grouped.append(("", rest))
+        return grouped
+
+    def hidden_in_groups(self) -> set[str]:
+        """Fields drawn elsewhere on the page (the criteria table of the eligibility checklist)."""
+        return set()
+
+    @property
+    def tables(self):
+        return [(self.row_forms[name][0], formset) for name, formset in self.formsets.items()]
+
+    def is_valid(self):
+        valid = super().is_valid()
+        if any(self[name].is_hidden for name in self.errors if name in self.fields):
+            self.add_error(
+                None, _("The page is out of date or was altered: reload it and enter the data again.")
+            )
+        for name, formset in self.formsets.items():
+            if formset.is_bound and not formset.is_valid():
+                valid = False
+                self.add_error(
+                    None,
+                    _("Check the rows of the table “%(table)s”.") % {"table": self.row_forms[name][0]},
+                )
+        return valid
 
     def service_kwargs(self) -> dict:
         return {
@@ -44,7 +153,28 @@ class CRFForm(forms.ModelForm):
         data = dict(self.cleaned_data)
         data.pop("expected_version", None)
         data.pop("reason", None)
+        for name, formset in self.formsets.items():
+            if formset.is_bound:
+                data[name] = self.rows(formset)
         return data
+
+    @staticmethod
+    def rows(formset) -> list[dict]:
+        """The submitted rows as the service takes them: {"id", "remove", field: value}."""
+        rows = []
+        for form in formset.forms:
+            existing = form.cleaned_data.get("id")
+            if existing is None and not form.has_changed():
+                continue
+            values = {k: v for k, v in form.cleaned_data.items() if k not in ("id", "DELETE")}
+            rows.append(
+                {
+                    "id": existing.pk if existing else None,
+                    "remove": bool(form.cleaned_data.get("DELETE")),
+                    **values,
+                }
+            )
+        return rows
 
 
 class VitalSignsForm(CRFForm):
@@ -61,3 +191,263 @@ class VitalSignsForm(CRFForm):
             "weight_kg",
             "height_cm",
         ]
+
+
+class EligibilityChecklistForm(CRFForm):
+    entry_template = "crfs/_grouped_entry.html"
+    fieldsets = [
+        (_("Assessment"), ["assessed_on", "age_at_consent"]),
+        (
+            _("Laboratory values evaluated"),
+            [
+                "labs_collected_on",
+                "weight_kg",
+                "creatinine",
+                "creatinine_unit",
+                "crcl_reduction_due_to_sle",
+                "anc",
+                "neutropenia_due_to_sle",
+                "haemoglobin",
+                "alt",
+                "alt_uln",
+                "ast",
+                "ast_uln",
+                "bilirubin",
+                "bilirubin_uln",
+                "liver_abnormality_due_to_sle",
+                "inr",
+                "pt",
+                "pt_uln",
+            ],
+        ),
+        (_("Disease activity"), ["selena_sledai", "bilag_a", "bilag_b"]),
+        (_("Serology"), ["hbsag", "hbcab", "hbv_dna", "hcv_ab", "hcv_rna", "hiv_ab", "syphilis"]),
+        (_("Pregnancy"), ["childbearing_potential", "pregnancy_test_on", "pregnancy_test_result"]),
+    ]
+
+    class Meta:
+        model = EligibilityChecklist
+        fields = [
+            "assessed_on",
+            "age_at_consent",
+            "labs_collected_on",
+            "weight_kg",
+            "creatinine",
+            "creatinine_unit",
+            "crcl_reduction_due_to_sle",
+            "anc",
+            "neutropenia_due_to_sle",
+            "haemoglobin",
+            "alt",
+            "alt_uln",
+            "ast",
+            "ast_uln",
+            "bilirubin",
+            "bilirubin_uln",
+            "liver_abnormality_due_to_sle",
+            "inr",
+            "pt",
+            "pt_uln",
+            "selena_sledai",
+            "bilag_a",
+            "bilag_b",
+            "hbsag",
+            "hbcab",
+            "hbv_dna",
+            "hcv_ab",
+            "hcv_rna",
+            "hiv_ab",
+            "syphilis",
+            "childbearing_potential",
+            "pregnancy_test_on",
+            "pregnancy_test_result",
+            *[name for c in MANUAL for name in (c.key, f"{c.key}_source")],
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.hidden_in_groups():  # drawn in the criteria table, not by crispy
+            self.fields[name].widget.attrs["class"] = "form-select form-select-sm"
+
+    def hidden_in_groups(self):
+        return {name for c in MANUAL for name in (c.key, f"{c.key}_source")}
+
+    @property
+    def criteria(self):
+        """Every criterion in the registry's order: answer and source fields, or the computed item."""
+        computed = self.instance.automatic_results if self.instance.pk else {}
+        return [
+            {
+                "criterion": c,
+                "answer": None if c.automatic else self[c.key],
+                "source": None if c.automatic else self[f"{c.key}_source"],
+                "computed": computed.get(c.key) if c.automatic else None,
+            }
+            for c in CRITERIA
+        ]
+
+
+def names(fieldsets) -> list[str]:
+    return [name for _legend, group in fieldsets for name in group]
+
+
+DEMOGRAPHICS_FIELDSETS = [
+    (
+        _("Demographics"),
+        ["assessed_on", "sex", "year_of_birth", "ethnicity", "ethnicity_other", "diagnosis_date"],
+    ),
+    (
+        _("2019 EULAR/ACR classification criteria (domains ever met)"),
+        [
+            "eular_acr_ana",
+            "domain_constitutional",
+            "domain_haematological",
+            "domain_neuropsychiatric",
+            "domain_mucocutaneous",
+            "domain_serosal",
+            "domain_musculoskeletal",
+            "domain_renal",
+            "domain_antiphospholipid",
+            "domain_complement",
+            "domain_sle_antibodies",
+        ],
+    ),
+    (
+        _("Organ involvement ever"),
+        [
+            "organ_constitutional",
+            "organ_mucocutaneous",
+            "organ_neuropsychiatric",
+            "organ_musculoskeletal",
+            "organ_cardiorespiratory",
+            "organ_gastrointestinal",
+            "organ_ophthalmic",
+            "organ_renal",
+            "organ_haematological",
+        ],
+    ),
+    (_("Lupus nephritis"), ["nephritis_class", "nephritis_biopsy_on"]),
+]
+
+
+class DemographicsForm(CRFForm):
+    entry_template = "crfs/_grouped_entry.html"
+    row_forms = {"prior_treatments": (_("Prior SLE treatments"), PriorTreatmentForm)}
+    fieldsets = DEMOGRAPHICS_FIELDSETS
+
+    class Meta:
+        model = Demographics
+        fields = names(DEMOGRAPHICS_FIELDSETS)
+
+
+class MedicalHistoryForm(CRFForm):
+    entry_template = "crfs/_grouped_entry.html"
+    row_forms = {"conditions": (_("Conditions"), MedicalConditionForm)}
+
+    class Meta:
+        model = MedicalHistory
+        fields = ["assessed_on", "any_condition"]
+
+
+class PhysicalExamForm(CRFForm):
+    class Meta:
+        model = PhysicalExam
+        fields = ["assessed_on", *[n for s in PhysicalExam.SYSTEMS for n in (s, f"{s}_findings")]]
+        widgets = {f"{s}_findings": forms.Textarea(attrs={"rows": 1}) for s in PhysicalExam.SYSTEMS}
+
+
+class LymphodepletionForm(CRFForm):
+    class Meta:
+        model = Lymphodepletion
+        fields = [
+            "assessed_on",
+            "fludarabine_planned_mg_m2",
+            "fludarabine_given_mg",
+            "cyclophosphamide_planned_mg_m2",
+            "cyclophosphamide_given_mg",
+            "creatinine",
+            "creatinine_unit",
+            "fludarabine_renal_decision",
+        ]
+
+
+INFUSION_FIELDSETS = [
+    (_("Infusion"), ["infusion_date", "infusion_start", "infusion_stop", "volume_ml"]),
+    (
+        _("Product and dose"),
+        [
+            "product_lot",
+            "bag_id",
+            "total_nucleated_cells",
+            "viability_pct",
+            "car_positive_pct",
+            "dosing_weight_kg",
+            "dosing_weight_on",
+        ],
+    ),
+    (
+        _("Premedication"),
+        [
+            "premedication_paracetamol",
+            "premedication_antihistamine",
+            "premedication_systemic_steroid",
+            "premedication_other",
+        ],
+    ),
+    (
+        _("Vital signs before the infusion"),
+        ["pre_temperature_c", "pre_heart_rate", "pre_systolic_bp", "pre_diastolic_bp", "pre_spo2_pct"],
+    ),
+    (
+        _("Vital signs after the infusion"),
+        ["post_temperature_c", "post_heart_rate", "post_systolic_bp", "post_diastolic_bp", "post_spo2_pct"],
+    ),
+    (_("Infusion reaction"), ["reaction", "reaction_description"]),
+]
+
+
+class InfusionForm(CRFForm):
+    entry_template = "crfs/_grouped_entry.html"
+    fieldsets = INFUSION_FIELDSETS
+
+    class Meta:
+        model = Infusion
+        fields = names(INFUSION_FIELDSETS)
+        widgets = {"reaction_description": forms.Textarea(attrs={"rows": 2})}
+
+
+class HospitalisationForm(CRFForm):
+    class Meta:
+        model = Hospitalisation
+        fields = [
+            "admitted_on",
+            "reason",
+            "reason_other",
+            "icu_admission",
+            "icu_days",
+            "still_in_hospital",
+            "discharged_on",
+            "discharge_destination",
+            "within_2h_until_day_28",
+        ]
+
+
+class EndOfStudyForm(CRFForm):
+    class Meta:
+        model = EndOfStudy
+        fields = ["end_date", "reason", "details", "last_contact_on"]
+        widgets = {"details": forms.Textarea(attrs={"rows": 2})}
+
+
+class DeathForm(CRFForm):
+    class Meta:
+        model = Death
+        fields = [
+            "death_date",
+            "primary_cause",
+            "cause_description",
+            "relatedness",
+            "autopsy",
+            "information_source",
+        ]
+        widgets = {"cause_description": forms.Textarea(attrs={"rows": 2})}

@@ -17,6 +17,12 @@ class FormSpec:
     model_path: str
     form_path: str
     repeating: bool = False  # several per visit (e.g. one per lab panel)
+    # ``function(*, user, form, reason)`` run in the save's transaction to move the participant's
+    # status through trials.services (the infusion records Day 0, the death report the death).
+    updates_participant: str | None = None
+    # ``function(participant, visit) -> dict``: values found in the participant's other records,
+    # offered by the form's "fill from this participant's data" button (nothing is saved).
+    prefill: str | None = None
 
     @cached_property
     def model(self):
@@ -32,6 +38,10 @@ class FormSpec:
 # Modules whose ``SPECS`` list declares forms; each app that adds CRFs adds its module here.
 SPEC_MODULES = [
     "crfs.specs",
+    "labs.specs",
+    "disease_activity.specs",
+    "medications.specs",
+    "adverse_events.specs",
 ]
 
 

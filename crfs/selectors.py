@@ -33,6 +33,8 @@ def casebook(participant):
         for code in visit.definition.forms if visit.definition else []:
             if code not in codes:
                 codes.append(code)
+    unscheduled = unscheduled_forms(participant)
+    codes += [code for code in unscheduled or () if code not in codes]
     entered: dict[tuple[int, str], list] = {}
     for code in codes:
         spec = FORMS.get(code)
@@ -45,9 +47,17 @@ def casebook(participant):
             entered.setdefault((visit_id, code), []).append((pk, status))
     grid = {}
     for visit in visits:
-        expected = set(visit.definition.forms if visit.definition else [])
+        if visit.unscheduled:
+            expected = set(codes if unscheduled is None else unscheduled)
+        else:
+            expected = set(visit.definition.forms if visit.definition else [])
         grid[visit.pk] = {
-            code: Cell(code, code in expected or visit.unscheduled, entered.get((visit.pk, code), []))
-            for code in codes
+            code: Cell(code, code in expected, entered.get((visit.pk, code), [])) for code in codes
         }
     return visits, codes, grid
+
+
+def unscheduled_forms(participant) -> list[str] | None:
+    """The forms the protocol offers at unscheduled visits; None when it does not say (all of them)."""
+    content = participant.protocol_version.content or {}
+    return content.get("schedule", {}).get("unscheduled_forms")

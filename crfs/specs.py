@@ -6,4 +6,52 @@ from .registry import FormSpec
 
 SPECS = [
     FormSpec("vital_signs", _("Vital signs"), "crfs.VitalSigns", "crfs.forms.VitalSignsForm"),
+    FormSpec(
+        "eligibility",
+        _("Eligibility checklist"),
+        "crfs.EligibilityChecklist",
+        "crfs.forms.EligibilityChecklistForm",
+        prefill="crfs.eligibility.values_from_participant_data",
+    ),
+    FormSpec(
+        "demographics", _("Demographics and SLE history"), "crfs.Demographics", "crfs.forms.DemographicsForm"
+    ),
+    FormSpec("medical_history", _("Medical history"), "crfs.MedicalHistory", "crfs.forms.MedicalHistoryForm"),
+    FormSpec("physical_exam", _("Physical examination"), "crfs.PhysicalExam", "crfs.forms.PhysicalExamForm"),
+    FormSpec(
+        "lymphodepletion",
+        _("Lymphodepletion"),
+        "crfs.Lymphodepletion",
+        "crfs.forms.LymphodepletionForm",
+        updates_participant="crfs.participant_updates.lymphodepletion_given",
+        prefill="crfs.dosing.lymphodepletion_prefill",
+    ),
+    FormSpec(
+        "infusion",
+        _("CAR-T infusion"),
+        "crfs.Infusion",
+        "crfs.forms.InfusionForm",
+        updates_participant="crfs.participant_updates.infusion_given",
+        prefill="crfs.dosing.infusion_prefill",
+    ),
+    FormSpec(
+        "hospitalisation",
+        _("Hospitalisation and discharge"),
+        "crfs.Hospitalisation",
+        "crfs.forms.HospitalisationForm",
+    ),
+    FormSpec(
+        "end_of_study",
+        _("End of study"),
+        "crfs.EndOfStudy",
+        "crfs.forms.EndOfStudyForm",
+        updates_participant="crfs.participant_updates.study_ended",
+    ),
+    FormSpec(
+        "death",
+        _("Death"),
+        "crfs.Death",
+        "crfs.forms.DeathForm",
+        updates_participant="crfs.participant_updates.death_recorded",
+    ),
 ]

@@ -1,6 +1,8 @@
+from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from accounts.permissions import Action, can, require
@@ -48,17 +50,39 @@ def form_entry(request, visit_pk, code, form_pk=None):
         instance = spec.model.objects.filter(visit=visit, entered_in_error=False).first()
     if request.method == "POST":
         require(request.user, Action.ENTER_DATA, visit.participant.site)
-    form = spec.form_class(request.POST or None, instance=instance)
+    prefilled = {}
+    if request.method == "GET" and request.GET.get("prefill") and spec.prefill:
+        prefilled = {
+            k: v for k, v in import_string(spec.prefill)(visit.participant, visit).items() if v is not None
+        }
+    form = spec.form_class(request.POST or None, instance=instance, initial=prefilled)
     if instance is not None and not form.is_bound:
         form.initial["expected_version"] = instance.version
+    if prefilled:
+        labels = [str(spec.model._meta.get_field(name).verbose_name) for name in prefilled]
+        messages.info(
+            request,
+            _("Filled from this participant's data, not saved yet: %(fields)s. Check them, then save.")
+            % {"fields": ", ".join(labels)},
+        )
+    elif request.method == "GET" and request.GET.get("prefill"):
+        messages.info(request, _("Nothing to fill from this participant's data yet."))
 
     form.complete_requested = "complete" in request.POST
     queries = open_queries_for([instance]) if instance else {}
     live = next(iter(queries.values()), [])
+
+    def save(**kwargs):
+        if instance is not None and kwargs.get("expected_version") is None:
+            # The page was opened before the form existed (or lost its version): someone else's
+            # first save must not be overwritten silently.
+            kwargs["expected_version"] = 0
+        return services.save_form(user=request.user, spec=spec, visit=visit, instance=instance, **kwargs)
+
     return submit(
         request,
         form,
-        lambda **kw: services.save_form(user=request.user, spec=spec, visit=visit, instance=instance, **kw),
+        save,
         success_url=reverse("casebook", args=[visit.participant_id]),
         success_message=_("%(form)s saved.") % {"form": spec.title},
         template="crfs/form_entry.html",
@@ -71,6 +95,7 @@ def form_entry(request, visit_pk, code, form_pk=None):
             "queries_by_field": {q.field_name: q for q in live},
             "can_enter": can(request.user, Action.ENTER_DATA, visit.participant.site),
             "history_url": reverse("form_history", args=[code, instance.pk]) if instance else None,
+            "derived": instance.derived_rows() if instance else [],
         },
     )
 
@@ -85,6 +110,9 @@ def form_history(request, code, form_pk):
         {
             "participant": participant,
             "record": f"{spec.title} · {instance.visit.name}",
-            "rows": history_rows([instance], tz=participant.site.timezone),
+            "rows": history_rows(
+                [instance, *(row for name in spec.model.child_sets for row in getattr(instance, name).all())],
+                tz=participant.site.timezone,
+            ),
         },
     )

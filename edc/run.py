@@ -40,6 +40,7 @@ def main():
         manage(
             "load_protocol", os.environ.get("EDC_PROTOCOL_FILE", str(ROOT / "protocols" / "nct07274059.yaml"))
         )
+        manage("load_reference_ranges")
         manage("seed_demo")
         celery = [PY, "-m", "celery", "-A", "edc"]
         commands = {

@@ -35,6 +35,7 @@ urlpatterns = [
     path("participants/<int:pk>/unscheduled-visit/", visit_views.add_unscheduled, name="visit_unscheduled"),
     path("participants/<int:pk>/casebook/", crf_views.casebook, name="casebook"),
     path("participants/<int:pk>/<slug:action>/", trial_views.participant_action, name="participant_action"),
+    path("", include("labs.urls")),  # before the generic form routes: serves forms/labs/
     path("visits/<int:visit_pk>/forms/<slug:code>/", crf_views.form_entry, name="form_entry"),
     path("visits/<int:visit_pk>/forms/<slug:code>/<int:form_pk>/", crf_views.form_entry, name="form_entry_instance"),
     path("forms/<slug:code>/<int:form_pk>/history/", crf_views.form_history, name="form_history"),
@@ -42,5 +43,7 @@ urlpatterns = [
     path("visits/<int:pk>/outcome/", visit_views.visit_outcome, name="visit_outcome"),
     path("visits/<int:pk>/history/", visit_views.visit_history, name="visit_history"),
     path("notifications/", include("notifications.urls")),
+    path("safety/", include("adverse_events.urls")),
+    path("disease-activity/", include("disease_activity.urls")),
     path("admin/", admin.site.urls),
 ]

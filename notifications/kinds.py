@@ -21,6 +21,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Role
+from adverse_events import reminders as sae_reminders
 from trials.models import ParticipantStatus, Study
 from trials.protocol import DEFAULT_SETTINGS
 from visits.models import Visit
@@ -57,6 +58,8 @@ class ReminderKind:
     describe: Callable[[Any], Due]
     recipients: Callable[[Sequence[Due]], Iterable[tuple[Due, int]]]  # -> (due, user id) pairs
     lead_days_setting: str | None = None  # key in study.settings["reminders"]
+    # Sent at once whatever the recipient's digest preference (a regulatory clock is running).
+    immediate: bool = False
 
     @property
     def template(self) -> str:
@@ -205,11 +208,47 @@ VISIT_OVERDUE = ReminderKind(
 )
 
 
+# Serious adverse events (clock and recipients in adverse_events.reminders) ------------------------
+
+SAE_REPORTED = ReminderKind(
+    name="sae_reported",
+    label=_("Serious adverse event reported"),
+    subject=_("SAE · %(study_id)s · AE %(ae_number)s %(term)s: initial report due %(due_at)s"),
+    due=sae_reminders.new_reports,
+    describe=sae_reminders.describe_reported,
+    recipients=sae_reminders.safety_contacts,
+    immediate=True,
+)
+
+SAE_REPORT_DUE_SOON = ReminderKind(
+    name="sae_report_due_soon",
+    label=_("SAE initial report due soon, not submitted"),
+    subject=_("SAE · %(study_id)s · AE %(ae_number)s: initial report not submitted, due %(due_at)s"),
+    due=sae_reminders.reports_due_soon,
+    describe=sae_reminders.describe_due_soon,
+    recipients=sae_reminders.safety_contacts,
+    immediate=True,
+)
+
+SAE_REPORT_OVERDUE = ReminderKind(
+    name="sae_report_overdue",
+    label=_("SAE initial report overdue"),
+    subject=_("SAE · %(study_id)s · AE %(ae_number)s: initial report OVERDUE since %(due_at)s"),
+    due=sae_reminders.reports_overdue,
+    describe=sae_reminders.describe_overdue,
+    recipients=sae_reminders.safety_contacts,
+    immediate=True,
+)
+
+
 REMINDER_KINDS: tuple[ReminderKind, ...] = (
     VISIT_WINDOW_OPENS_SOON,
     VISIT_WINDOW_OPENS_TODAY,
     VISIT_WINDOW_CLOSES_SOON,
     VISIT_OVERDUE,
+    SAE_REPORTED,
+    SAE_REPORT_DUE_SOON,
+    SAE_REPORT_OVERDUE,
 )
 
 _BY_NAME = {kind.name: kind for kind in REMINDER_KINDS}

@@ -156,7 +156,16 @@ def _site_timezones() -> dict[int, str]:
     return dict(Site.objects.values_list("pk", "timezone"))
 
 
+def _immediate(kind_name: str) -> bool:
+    try:
+        return kind_named(kind_name).immediate
+    except KeyError:  # a retired kind
+        return False
+
+
 def _sendable(row: Reminder, preference: Preference, zones: dict[int, str], now: datetime) -> bool:
+    if _immediate(row.kind):
+        return True
     return due_for_sending(
         delivery=preference.delivery,
         digest_hour=preference.digest_hour,
@@ -265,7 +274,14 @@ def _compose(user, preference: Preference, reminders: list[Reminder]):
     """(message, the reminders it carries) pairs: one per reminder, or one digest for them all."""
     with translation.override(preference.language):
         prefix = f"[{reminders[0].context.get('study_code', 'EDC')}] "
-        if preference.delivery == ReminderDelivery.DIGEST:
+        # Reminders of an immediate kind (a regulatory clock) always travel alone.
+        alone = [r for r in reminders if preference.delivery != ReminderDelivery.DIGEST or _immediate(r.kind)]
+        reminders = [r for r in reminders if r not in alone]
+        pairs = []
+        for reminder in alone:
+            subject, body = render_reminder(reminder)
+            pairs.append((_message(user, prefix + subject, body, [reminder]), [reminder]))
+        if reminders:
             items = [dict(zip(("subject", "body"), render_reminder(r), strict=True)) for r in reminders]
             subject = ngettext(
                 "%(count)s reminder from the EDC", "%(count)s reminders from the EDC", len(items)
@@ -274,11 +290,7 @@ def _compose(user, preference: Preference, reminders: list[Reminder]):
                 "notifications/email/digest.txt",
                 {"items": items, "preferences_link": absolute_url(reverse("notification_preferences"))},
             )
-            return [(_message(user, prefix + subject, body, reminders), reminders)]
-        pairs = []
-        for reminder in reminders:
-            subject, body = render_reminder(reminder)
-            pairs.append((_message(user, prefix + subject, body, [reminder]), [reminder]))
+            pairs.append((_message(user, prefix + subject, body, reminders), reminders))
         return pairs
 
 

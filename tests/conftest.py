@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.services import create_user, grant_membership
+from crfs.demo import record_screening_forms
 from trials import services
 from trials.models import Participant, Site
 from trials.protocol import load_file
@@ -100,7 +101,11 @@ def make_participant(
     initials="AB",
     planned: date | None = None,
 ) -> Participant:
-    """A participant at ``stage`` (screening, consented, eligible, enrolled, infused)."""
+    """A participant at ``stage`` (screening, consented, eligible, enrolled, infused).
+
+    From "eligible" on, the screening visit holds complete demographics and eligibility checklist
+    forms on which every criterion is met (``crfs.demo``).
+    """
     screened = screened or today_at(site) - timedelta(days=20)
     p = services.screen_participant(
         user=user, site=site, initials=initials, year_of_birth=1985, sex="F", screening_date=screened
@@ -110,6 +115,8 @@ def make_participant(
     p = services.record_consent(user=user, participant=p, consent_date=screened, consent_version="1.0")
     if stage == "consented":
         return p
+    # The protocol has an eligibility checklist: eligibility is met only with every criterion met on it.
+    record_screening_forms(user, p, on=screened)
     p = services.record_eligibility(user=user, participant=p, met=True, assessed_on=screened)
     if stage == "eligible":
         return p

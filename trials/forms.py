@@ -70,6 +70,14 @@ class EligibilityForm(ServiceForm):
         label=_("Screen-failure reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
+    def __init__(self, *args, participant=None, **kwargs):
+        super().__init__(*args, participant=participant, **kwargs)
+        if participant is not None and not self.is_bound:
+            from crfs.eligibility import decision_from_checklist  # crfs builds on this app
+
+            for key, value in decision_from_checklist(participant).items():
+                self.initial.setdefault(key, value)
+
 
 class EnrollmentForm(ServiceForm):
     enrollment_date = forms.DateField(label=_("Enrollment date"), widget=DateInput())

@@ -173,7 +173,10 @@ def parse(text: str, source: str) -> dict[str, Any]:
     content["dose_levels"] = levels
 
     schedule = r.mapping(
-        data["schedule"], "schedule", required=("visits",), optional=("provisional_day0_after_enrollment",)
+        data["schedule"],
+        "schedule",
+        required=("visits",),
+        optional=("provisional_day0_after_enrollment", "unscheduled_forms"),
     )
     visits, seen = [], set()
     for i, visit in enumerate(r.sequence(schedule["visits"], "schedule.visits")):
@@ -208,8 +211,17 @@ def parse(text: str, source: str) -> dict[str, Any]:
         ),
         "visits": visits,
     }
+    if "unscheduled_forms" in schedule:  # only when given, so older files keep their checksum
+        forms = r.sequence(schedule["unscheduled_forms"], "schedule.unscheduled_forms", min_items=0)
+        content["schedule"]["unscheduled_forms"] = [
+            r.text(f, f"schedule.unscheduled_forms[{j}]", max_length=40) for j, f in enumerate(forms)
+        ]
 
-    dlt = r.mapping(data.get("dlt", {}), "dlt", optional=("window_days", "criteria", "escalation_design"))
+    dlt = r.mapping(
+        data.get("dlt", {}),
+        "dlt",
+        optional=("window_days", "criteria", "escalation_design", "target_dlt_rate"),
+    )
     window = r.sequence(dlt.get("window_days", [0, 28]), "dlt.window_days", min_items=2)
     if len(window) != 2:
         r.fail("dlt.window_days", "must be [first day, last day]")
@@ -224,6 +236,11 @@ def parse(text: str, source: str) -> dict[str, Any]:
         "criteria": [r.text(c, f"dlt.criteria[{j}]") for j, c in enumerate(dlt.get("criteria", []))],
         "escalation_design": design,
     }
+    if "target_dlt_rate" in dlt:  # BOIN's target DLT rate (default 0.3); only when given (checksum)
+        target = dlt["target_dlt_rate"]
+        if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target < 1:
+            r.fail("dlt.target_dlt_rate", f"must be a rate between 0 and 1, got {target!r}")
+        content["dlt"]["target_dlt_rate"] = target
 
     content["settings"] = _settings(r, data.get("settings") or {}, DEFAULT_SETTINGS, "settings")
     return content

@@ -14,7 +14,7 @@ from accounts.permissions import Action, require
 from edc.audit import audited
 from edc.errors import DomainError
 from edc.localtime import site_today
-from visits.services import create_schedule, reanchor_schedule
+from visits.services import create_schedule, create_screening_visit, reanchor_schedule
 
 from .models import Participant, ParticipantStatus, Site
 
@@ -77,7 +77,7 @@ def screen_participant(
     with audited(user=user, action="screen", reason=_("new screening")):
         Site.objects.select_for_update().get(pk=site.pk)  # serialise numbering per site
         count = Participant.objects.filter(site=site).count()
-        return Participant.objects.create(
+        participant = Participant.objects.create(
             site=site,
             protocol_version=protocol,
             screening_number=f"{site.code}-S{count + 1:03d}",
@@ -86,6 +86,8 @@ def screen_participant(
             sex=sex,
             screening_date=screening_date,
         )
+        create_screening_visit(participant)  # the screening forms are entered before enrollment
+        return participant
 
 
 def record_consent(
@@ -106,6 +108,19 @@ def record_consent(
     return p
 
 
+def _require_checklist(participant, *, on: date | None = None):
+    """When the protocol has an eligibility checklist, every criterion on it must be met.
+
+    The checklist is a case report form (``crfs``); the rule lives beside it in
+    ``crfs.eligibility``, imported here at call time because ``crfs`` builds on this app.
+    """
+    from crfs.eligibility import enrollment_blockers
+
+    problems = enrollment_blockers(participant, on=on)
+    if problems:
+        raise DomainError(" ".join([_("The eligibility checklist does not allow this yet."), *problems]))
+
+
 def record_eligibility(
     *, user, participant, met: bool, assessed_on: date, screen_failure_reason: str = "", expected_version=None
 ) -> Participant:
@@ -120,6 +135,8 @@ def record_eligibility(
         raise DomainError(_("Eligibility cannot be assessed before consent."), field="assessed_on")
     if not met and not screen_failure_reason.strip():
         raise DomainError(_("Give the screen-failure reason."), field="screen_failure_reason")
+    if met:
+        _require_checklist(participant)
     with audited(user=user, action="record_eligibility", reason=screen_failure_reason or _("eligible")):
         p = _lock(participant, expected_version)
         p.eligibility_met, p.eligibility_date = met, assessed_on
@@ -146,6 +163,7 @@ def enroll_participant(
         raise DomainError(_("Consent must be recorded before enrollment."))
     if participant.eligibility_met is not True:
         raise DomainError(_("Eligibility must be assessed as met before enrollment."))
+    _require_checklist(participant, on=enrollment_date)
     _not_future(participant.site, enrollment_date, "enrollment_date", _("The enrollment date"))
     if enrollment_date < participant.consent_date:
         raise DomainError(_("Enrollment cannot be before consent."), field="enrollment_date")

@@ -21,13 +21,49 @@ def provisional_day0(participant) -> date:
     return (participant.enrollment_date or participant.screening_date) + timedelta(days=offset)
 
 
+def is_screening(definition) -> bool:
+    """Whether the protocol's first visit is a screening visit (code SCR, before Day 0)."""
+    return definition.code == "SCR" and definition.target_day is not None and definition.target_day < 0
+
+
+def create_screening_visit(participant) -> Visit | None:
+    """The screening visit, done on the screening date (called when the participant is screened).
+
+    It exists before enrollment so that the screening forms (eligibility checklist, demographics,
+    screening labs) can be entered; its window is centred on the screening date, not on Day 0.
+    """
+    definition = participant.protocol_version.visit_definitions.order_by("order").first()
+    if definition is None or not is_screening(definition):
+        return None
+    w = window(participant.screening_date, 0, definition.window_before, definition.window_after)
+    return Visit.objects.create(
+        participant=participant,
+        definition=definition,
+        code=definition.code,
+        name=definition.name,
+        sequence=10,
+        target_day=definition.target_day,
+        target_date=w.target,
+        window_start=w.start,
+        window_end=w.end,
+        provisional=True,  # like every visit until Day 0 is recorded
+        visit_date=participant.screening_date,
+    )
+
+
 def create_schedule(participant) -> list[Visit]:
-    """All scheduled visits of the participant's protocol version (called inside enrollment)."""
+    """All scheduled visits of the participant's protocol version (called inside enrollment); a
+    screening visit created at screening is kept as it is."""
     day0 = provisional_day0(participant)
+    existing = set(
+        participant.visits.filter(definition__isnull=False).values_list("definition_id", flat=True)
+    )
     visits = []
     for seq, definition in enumerate(
         participant.protocol_version.visit_definitions.order_by("order"), start=1
     ):
+        if definition.pk in existing:
+            continue
         w = window(day0, definition.target_day, definition.window_before, definition.window_after)
         visits.append(
             Visit(
@@ -44,7 +80,7 @@ def create_schedule(participant) -> list[Visit]:
             )
         )
     # Screening happened on the screening date: record it as done.
-    if visits and visits[0].target_day is not None and visits[0].target_day < 0 and visits[0].code == "SCR":
+    if visits and visits[0].sequence == 10 and is_screening(visits[0]):
         visits[0].visit_date = participant.screening_date
     return Visit.objects.bulk_create(visits)
 

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "visits",
     "adverse_events",
     "crfs",
+    "labs",
     "disease_activity",
     "medications",
     "monitoring",
@@ -55,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
+    "accounts.middleware.IdleSessionMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -123,9 +125,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
-# Idle timeout: the session expires SESSION_IDLE_TIMEOUT seconds after the last request.
+# Idle timeout: the session expires SESSION_IDLE_TIMEOUT seconds after the last request
+# (accounts.middleware.IdleSessionMiddleware renews it, at most once a minute).
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "edc.views.csrf_failure"
@@ -150,7 +152,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # pghistory: audit tables refuse UPDATE and DELETE (trigger), context carries user, url, reason.
 PGHISTORY_APPEND_ONLY = True
-PGHISTORY_MIDDLEWARE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def celery_url(redis_url: str) -> str:

@@ -6,8 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from crfs.demo import record_screening_forms
 from edc.localtime import site_today
 from tests.conftest import PASSWORD
+from trials.models import Participant
 
 CHROMIUM = os.environ.get("EDC_CHROMIUM", "/usr/bin/chromium")
 pytestmark = [
@@ -64,6 +66,11 @@ def test_coordinator_screens_consents_enrolls_and_sees_the_reanchored_schedule(
     page.fill("input[name=consent_date]", (today - timedelta(days=12)).isoformat())
     page.fill("input[name=consent_version]", "1.0")
     page.click("button:has-text('Save')")
+    page.wait_for_selector("text=Record consent: saved.")
+    # The screening forms (demographics, eligibility checklist) as the coordinator would enter them.
+    record_screening_forms(
+        coordinator, Participant.objects.get(screening_number="YC-S001"), on=today - timedelta(days=11)
+    )
     page.click("a:has-text('Record eligibility')")
     page.check("input[name=met][value=yes]")
     page.fill("input[name=assessed_on]", (today - timedelta(days=11)).isoformat())

@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
+from crfs.demo import record_screening_forms
 from tests.conftest import make_participant, today_at
 from trials.models import Participant
 
@@ -13,7 +14,7 @@ def logged_in(client, coordinator):
     return client
 
 
-def test_coordinator_screens_consents_and_enrolls_through_the_pages(logged_in, site_yc, study):
+def test_coordinator_screens_consents_and_enrolls_through_the_pages(logged_in, coordinator, site_yc, study):
     today = today_at(site_yc).isoformat()
     response = logged_in.post(
         reverse("participant_screen"),
@@ -34,6 +35,8 @@ def test_coordinator_screens_consents_and_enrolls_through_the_pages(logged_in, s
     ]
     for action, data in steps:
         p.refresh_from_db()
+        if action == "eligibility":  # the protocol's checklist must show every criterion met first
+            record_screening_forms(coordinator, p, on=today_at(site_yc))
         data.setdefault("expected_version", p.version)
         response = logged_in.post(reverse("participant_action", args=[p.pk, action]), data)
         assert response.status_code == 302, response.content.decode()[:2000]

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.services import create_user, grant_membership
+from crfs.demo import record_screening_forms
 from trials import services
 from trials.models import DoseLevel, Participant, Study
 from visits.models import Visit
@@ -146,6 +147,8 @@ def _make(user, site, stage, age_days, i, levels):
         return p
     p = services.record_consent(user=user, participant=p, consent_date=screened, consent_version="1.0")
     if stage == "screen_failed":
+        # SELENA-SLEDAI 4 fails the disease-activity criterion on the checklist
+        record_screening_forms(user, p, on=screened + timedelta(days=5), selena_sledai=4)
         return services.record_eligibility(
             user=user,
             participant=p,
@@ -153,6 +156,7 @@ def _make(user, site, stage, age_days, i, levels):
             assessed_on=screened + timedelta(days=5),
             screen_failure_reason="SELENA-SLEDAI below 6 at screening",
         )
+    record_screening_forms(user, p, on=screened + timedelta(days=2))
     p = services.record_eligibility(
         user=user, participant=p, met=True, assessed_on=screened + timedelta(days=2)
     )

@@ -1,0 +1,156 @@
+"""The panel entry form: the panel's own fields and one row per analyte (value or result, unit, not done).
+
+Collection times are typed in the site's time zone: the views activate it while the form is bound
+and rendered, so Django reads and shows ``collected_at`` in site time and stores UTC.
+"""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from crfs.forms import CRFForm
+from trials.forms import DateInput
+from trials.models import Site
+
+from .analytes import ANALYTES, analytes_of, unit_label
+from .models import LabPanel, RangeSex
+from .selectors import default_unit
+from .services import ResultEntry
+
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class ResultForm(forms.Form):
+    """One analyte: a number with its unit and/or a categorical result, or "not done"."""
+
+    not_done = forms.BooleanField(label=_("Not done"), required=False)
+
+    def __init__(self, data=None, *, spec, stored=None, unit: str, prefix: str):
+        self.spec = spec
+        initial = {"unit": unit}
+        if stored is not None:
+            initial = {
+                "value": stored.value.normalize() if stored.value is not None else None,
+                "unit": stored.unit or unit,
+                "result": stored.result,
+                "not_done": stored.not_done,
+            }
+        super().__init__(data, prefix=prefix, initial=initial)
+        if spec.quantitative:
+            self.fields["value"] = forms.DecimalField(
+                label=spec.label,
+                required=False,
+                max_digits=20,
+                decimal_places=6,
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 9}),
+            )
+            self.fields["unit"] = forms.ChoiceField(
+                label=_("Unit"), choices=spec.unit_choices(), required=False, initial=unit
+            )
+        if spec.results:
+            self.fields["result"] = forms.ChoiceField(
+                label=_("Result"), choices=[("", "—"), *spec.result_choices()], required=False
+            )
+        self.order_fields(["value", "unit", "result", "not_done"])
+
+    def entry(self) -> ResultEntry:
+        data = self.cleaned_data
+        return ResultEntry(
+            analyte=self.spec.code,
+            value=data.get("value"),
+            unit=data.get("unit") or self.initial.get("unit") or self.spec.standard_unit,
+            result=data.get("result") or "",
+            not_done=bool(data.get("not_done")),
+        )
+
+
+class ResultRow:
+    """A row of the entry table: the analyte, its form and the stored result (if any)."""
+
+    def __init__(self, spec, form, stored):
+        self.spec, self.form, self.stored = spec, form, stored
+
+    @property
+    def code(self):
+        return self.spec.code
+
+
+class LabPanelForm(CRFForm):
+    collected_at = forms.DateTimeField(
+        label=_("Collected (date and time, site time)"),
+        required=False,
+        input_formats=DATETIME_FORMATS,
+        widget=DateTimeInput(),
+    )
+
+    class Meta:
+        model = LabPanel
+        fields = ["collected_at", "laboratory", "source"]
+
+    def __init__(self, data=None, *, instance=None, panel: str, units=None, results=()):
+        super().__init__(data, instance=instance)
+        self.panel = panel
+        stored = {r.analyte: r for r in results}
+        self.rows = [
+            ResultRow(
+                spec,
+                ResultForm(
+                    data,
+                    spec=spec,
+                    stored=stored.get(spec.code),
+                    unit=default_unit(spec, units or {}),
+                    prefix=f"r-{spec.code}",
+                ),
+                stored.get(spec.code),
+            )
+            for spec in analytes_of(panel)
+        ]
+
+    def row(self, code: str) -> ResultRow | None:
+        return next((r for r in self.rows if r.code == code), None)
+
+    def is_valid(self):
+        valid = super().is_valid()
+        invalid = [row for row in self.rows if not row.form.is_valid()]  # every row gets its errors
+        if invalid and self.is_bound:
+            self.add_error(None, _("Some results could not be read: correct the highlighted rows."))
+        return valid and not invalid
+
+    def service_kwargs(self) -> dict:
+        return {**super().service_kwargs(), "results": [row.form.entry() for row in self.rows]}
+
+
+class ReferenceRangeForm(forms.Form):
+    """A new reference range version (the service validates unit, limits and age band)."""
+
+    site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.none())
+    analyte = forms.ChoiceField(
+        label=_("Test"), choices=[(a.code, a.label) for a in ANALYTES if a.quantitative]
+    )
+    sex = forms.ChoiceField(label=_("Sex"), choices=RangeSex.choices, required=False)
+    age_min = forms.IntegerField(label=_("From age (years)"), min_value=0, max_value=150, initial=18)
+    age_max = forms.IntegerField(label=_("To age (years)"), min_value=0, max_value=150, required=False)
+    unit = forms.ChoiceField(
+        label=_("Unit"),
+        choices=[(u, unit_label(u)) for u in dict.fromkeys(u for a in ANALYTES for u in a.units)],
+    )
+    lln = forms.DecimalField(label=_("LLN"), max_digits=20, decimal_places=6, required=False)
+    uln = forms.DecimalField(label=_("ULN"), max_digits=20, decimal_places=6, required=False)
+    valid_from = forms.DateField(label=_("Valid from"), widget=DateInput())
+    source = forms.CharField(label=_("Source"), max_length=200, required=False)
+    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, sites=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = Site.objects.filter(pk__in=[s.pk for s in sites])
+        if len(sites) == 1:
+            self.fields["site"].initial = sites[0]
+
+    def service_kwargs(self) -> dict:
+        return {**self.cleaned_data, "sex": self.cleaned_data.get("sex") or ""}

@@ -1,0 +1,203 @@
+"""Laboratory panels (a repeating CRF), their results as a long table, and the site reference ranges.
+
+A ``LabPanel`` is one panel collected at one visit; its ``LabResult`` rows hold one analyte each, the
+value as entered beside its conversion to the standard unit, the reference range applied and the
+interpretation (H/L flag, CTCAE grade and the rule version) as shown when the result was saved.
+``ReferenceRange`` rows are versioned by ``valid_from``: a new range supersedes the older ones for
+collections on or after that date, and old rows are never deleted.
+"""
+
+import pghistory
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from crfs.models import CaseReportForm
+
+from .analytes import Panel, analyte, unit_label
+
+
+class LabSource(models.TextChoices):
+    LOCAL = "local", _("Local laboratory")
+    CENTRAL = "central", _("Central laboratory")
+
+
+@pghistory.track(pghistory.InsertEvent("created"), pghistory.UpdateEvent("updated"))
+class LabPanel(CaseReportForm):
+    """One laboratory panel of a visit (several per visit, one of each kind)."""
+
+    panel = models.CharField(_("panel"), max_length=20, choices=Panel.choices)
+    collected_at = models.DateTimeField(_("collected"), null=True, blank=True)
+    laboratory = models.CharField(_("laboratory"), max_length=100, blank=True)
+    source = models.CharField(
+        _("local or central"), max_length=10, choices=LabSource.choices, default=LabSource.LOCAL
+    )
+
+    required_for_complete = ("collected_at",)
+
+    class Meta:
+        verbose_name = _("laboratory panel")
+        verbose_name_plural = _("laboratory panels")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit", "panel"],
+                condition=Q(entered_in_error=False),
+                name="labpanel_one_per_panel_per_visit",
+            )
+        ]
+        triggers = [pgtrigger.Protect(name="labpanel_no_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return str(self.get_panel_display())
+
+
+class Flag(models.TextChoices):
+    HIGH = "H", _("High")
+    LOW = "L", _("Low")
+
+
+class RangeSex(models.TextChoices):
+    ANY = "", _("Any")
+    FEMALE = "F", _("Female")
+    MALE = "M", _("Male")
+
+
+@pghistory.track(pghistory.InsertEvent("created"), pghistory.UpdateEvent("updated"))
+class ReferenceRange(models.Model):
+    """A site laboratory's normal range for one analyte, sex and age band, from ``valid_from`` on.
+
+    ``lln``/``uln`` are in ``unit``; either may be empty (CRP has no lower limit). Ages are whole
+    years, both bounds inclusive; an empty ``age_max`` has no upper bound.
+    """
+
+    site = models.ForeignKey("trials.Site", models.PROTECT, related_name="+", verbose_name=_("site"))
+    analyte = models.CharField(_("analyte"), max_length=30)
+    sex = models.CharField(_("sex"), max_length=1, choices=RangeSex.choices, blank=True, default=RangeSex.ANY)
+    age_min = models.PositiveSmallIntegerField(_("from age (years)"), default=0)
+    age_max = models.PositiveSmallIntegerField(_("to age (years)"), null=True, blank=True)
+    unit = models.CharField(_("unit"), max_length=20)
+    lln = models.DecimalField(_("LLN"), max_digits=20, decimal_places=6, null=True, blank=True)
+    uln = models.DecimalField(_("ULN"), max_digits=20, decimal_places=6, null=True, blank=True)
+    valid_from = models.DateField(_("valid from"))
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    class Meta:
+        verbose_name = _("reference range")
+        ordering = ["site", "analyte", "sex", "age_min", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "analyte", "sex", "age_min", "age_max", "valid_from"],
+                nulls_distinct=False,
+                name="reference_range_one_version_per_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(lln__isnull=True) | Q(uln__isnull=True) | Q(lln__lte=models.F("uln")),
+                name="reference_range_lln_le_uln",
+            ),
+            models.CheckConstraint(
+                condition=Q(age_max__isnull=True) | Q(age_min__lte=models.F("age_max")),
+                name="reference_range_age_band",
+            ),
+        ]
+        indexes = [models.Index(fields=["site", "analyte", "valid_from"], name="reference_range_lookup")]
+        triggers = [pgtrigger.Protect(name="reference_range_no_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"{self.analyte_label} {self.display}"
+
+    @property
+    def analyte_label(self):
+        spec = analyte(self.analyte)
+        return spec.label if spec else self.analyte
+
+    @property
+    def display(self) -> str:
+        low = "" if self.lln is None else f"{self.lln.normalize():f}"
+        high = "" if self.uln is None else f"{self.uln.normalize():f}"
+        return f"{low}–{high} {unit_label(self.unit)}"
+
+    def applies_to(self, *, sex: str, age: int) -> bool:
+        return self.sex in ("", sex) and self.age_min <= age and (self.age_max is None or age <= self.age_max)
+
+
+class SiteUnit(models.Model):
+    """The unit a site's laboratory reports an analyte in: the entry form's default."""
+
+    site = models.ForeignKey("trials.Site", models.PROTECT, related_name="+", verbose_name=_("site"))
+    analyte = models.CharField(_("analyte"), max_length=30)
+    unit = models.CharField(_("unit"), max_length=20)
+
+    class Meta:
+        verbose_name = _("site unit")
+        constraints = [models.UniqueConstraint(fields=["site", "analyte"], name="site_unit_unique")]
+
+    def __str__(self):
+        return f"{self.site.code} {self.analyte}: {self.unit}"
+
+
+@pghistory.track(pghistory.InsertEvent("created"), pghistory.UpdateEvent("updated"))
+class LabResult(models.Model):
+    """One analyte of a panel. Rows are never deleted; clearing a value keeps the row (and its history)."""
+
+    panel = models.ForeignKey(LabPanel, models.PROTECT, related_name="results", verbose_name=_("panel"))
+    analyte = models.CharField(_("analyte"), max_length=30)
+    value = models.DecimalField(_("value"), max_digits=20, decimal_places=6, null=True, blank=True)
+    result = models.CharField(_("result"), max_length=30, blank=True)
+    not_done = models.BooleanField(_("not done"), default=False)
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    standard_value = models.DecimalField(
+        _("value in the standard unit"), max_digits=20, decimal_places=6, null=True, blank=True
+    )
+    standard_unit = models.CharField(_("standard unit"), max_length=20, blank=True)
+    lln = models.DecimalField(_("LLN"), max_digits=20, decimal_places=6, null=True, blank=True)
+    uln = models.DecimalField(_("ULN"), max_digits=20, decimal_places=6, null=True, blank=True)
+    reference_range = models.ForeignKey(
+        ReferenceRange,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reference range"),
+    )
+    flag = models.CharField(_("flag"), max_length=1, choices=Flag.choices, blank=True)
+    ctcae_grade = models.PositiveSmallIntegerField(_("CTCAE grade"), null=True, blank=True)
+    rule_version = models.CharField(_("rule version"), max_length=40, blank=True)
+    collected_at = models.DateTimeField(_("collected"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("laboratory result")
+        constraints = [
+            models.UniqueConstraint(fields=["panel", "analyte"], name="lab_result_one_per_analyte"),
+            models.CheckConstraint(condition=Q(flag__in=["", "H", "L"]), name="lab_result_flag"),
+        ]
+        indexes = [models.Index(fields=["analyte", "collected_at"], name="lab_result_analyte_time")]
+        triggers = [pgtrigger.Protect(name="lab_result_no_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return str(self.label)
+
+    @property
+    def spec(self):
+        return analyte(self.analyte)
+
+    @property
+    def label(self):
+        spec = self.spec
+        return spec.label if spec else self.analyte
+
+    @property
+    def entered(self) -> bool:
+        return self.value is not None or bool(self.result)

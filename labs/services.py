@@ -1,0 +1,235 @@
+"""Saving laboratory panels and managing reference ranges.
+
+``save_panel`` saves the panel through ``crfs.services.save_form`` (permissions, workflow, optimistic
+locking, panel edit checks, audit context) and, in the same transaction, its results: each value is
+converted to the standard unit, interpreted against the reference range valid on the collection date
+for the participant's sex and age, graded (CTCAE v5.0, with the rule version) and checked.
+
+Range versions and stored results: a result keeps the range, flag and grade it was saved with. Adding
+a range never rewrites stored results; a later save re-derives a result only when its own entry
+(value, unit, result) or the panel's collection time changed, and then uses the range valid on the
+collection date, which a back-dated range may have replaced. The history shows every such change.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from accounts.permissions import Action, require
+from crfs.checks import run_checks
+from crfs.models import FormStatus
+from crfs.registry import spec_for
+from crfs.services import expected_codes, save_form
+from edc.audit import audited
+from edc.errors import DomainError
+from monitoring.services import sync_automatic_queries
+
+from .analytes import BY_CODE, Panel, analytes_of
+from .checks import RESULT
+from .interpretation import interpret
+from .models import LabPanel, LabResult, RangeSex, ReferenceRange
+from .selectors import applicable_ranges
+
+CODE = "labs"
+
+
+@dataclass(frozen=True)
+class ResultEntry:
+    analyte: str
+    value: Decimal | None = None
+    unit: str = ""
+    result: str = ""
+    not_done: bool = False
+
+    @classmethod
+    def of(cls, row: LabResult) -> "ResultEntry":
+        return cls(row.analyte, row.value, row.unit, row.result, row.not_done)
+
+    @property
+    def empty(self) -> bool:
+        return self.value is None and not self.result and not self.not_done
+
+    def differs_from(self, row: LabResult) -> bool:
+        return (self.value, self.unit if self.value is not None else "", self.result, self.not_done) != (
+            row.value,
+            row.unit,
+            row.result,
+            row.not_done,
+        )
+
+
+class ResultError(DomainError):
+    """A result refused by a check or by validation, with the analyte it concerns."""
+
+    def __init__(self, message, *, analyte: str, field: str | None = None):
+        self.analyte = analyte
+        super().__init__(message, field=field)
+
+
+def _validate(panel: str, entries: list[ResultEntry]) -> dict[str, ResultEntry]:
+    allowed = {a.code for a in analytes_of(panel)}
+    by_code = {}
+    for entry in entries:
+        spec = BY_CODE.get(entry.analyte)
+        if spec is None or entry.analyte not in allowed:
+            raise DomainError(_("%(analyte)s is not part of this panel.") % {"analyte": entry.analyte})
+        if entry.analyte in by_code:
+            raise DomainError(_("%(analyte)s was given twice.") % {"analyte": spec.label})
+        if entry.value is not None and not spec.quantitative:
+            raise ResultError(_("Choose a result; this test has no numeric value."), analyte=spec.code)
+        if entry.value is not None and entry.unit not in spec.units:
+            raise ResultError(_("Choose one of the units offered."), analyte=spec.code, field="unit")
+        if entry.result and entry.result not in spec.results:
+            raise ResultError(_("Choose one of the results offered."), analyte=spec.code, field="result")
+        if entry.not_done and (entry.value is not None or entry.result):
+            raise ResultError(
+                _("A test marked not done cannot have a result."), analyte=spec.code, field="not_done"
+            )
+        by_code[entry.analyte] = entry
+    return by_code
+
+
+def save_panel(
+    *,
+    user,
+    visit,
+    panel: str,
+    data: dict,
+    results: list[ResultEntry],
+    instance: LabPanel | None = None,
+    complete: bool = False,
+    reason: str = "",
+    expected_version=None,
+) -> LabPanel:
+    """Create or update the ``panel`` of ``visit`` with its ``results``; return the saved panel."""
+    participant = visit.participant
+    require(user, Action.ENTER_DATA, participant.site)
+    if panel not in Panel.values or (instance is not None and instance.panel != panel):
+        raise DomainError(_("Unknown laboratory panel."))
+    entries = _validate(panel, results)
+    if instance is None:
+        if CODE not in expected_codes(visit) and not visit.unscheduled:
+            raise DomainError(_("The protocol does not expect laboratory results at this visit."))
+        if LabPanel.objects.filter(visit=visit, panel=panel, entered_in_error=False).exists():
+            raise DomainError(_("This panel already exists for this visit; open it to change it."))
+    if data.get("collected_at") is not None:  # collection times are entered to the minute
+        data = {**data, "collected_at": data["collected_at"].replace(second=0, microsecond=0)}
+    was_complete = instance is not None and instance.status == FormStatus.COMPLETE
+
+    with audited(user=user, action=f"save_{CODE}", reason=reason):
+        saved = save_form(
+            user=user,
+            spec=spec_for(CODE),
+            visit=visit,
+            data={**data, "panel": panel},
+            instance=instance,
+            complete=complete,
+            reason=reason,
+            expected_version=expected_version,
+        )
+        existing = {r.analyte: r for r in LabResult.objects.select_for_update().filter(panel=saved)}
+        edited = {
+            code
+            for code, entry in entries.items()
+            if (entry.differs_from(existing[code]) if code in existing else not entry.empty)
+        }
+        if was_complete and edited and not reason.strip():
+            raise DomainError(_("This form is complete: give a reason for the change."), field="reason")
+        values = {code: ResultEntry.of(row) for code, row in existing.items()} | entries
+        if saved.collected_at is None and any(not e.empty for e in values.values()):
+            raise DomainError(_("Enter the collection date and time."), field="collected_at")
+        if complete:
+            missing = [a.label for a in analytes_of(panel) if values.get(a.code, ResultEntry(a.code)).empty]
+            if missing:
+                raise DomainError(
+                    _("To mark the panel complete, enter a result or tick “not done” for: %(tests)s.")
+                    % {"tests": ", ".join(str(m) for m in missing)}
+                )
+        recollected = instance is not None and instance.collected_at != saved.collected_at
+        if recollected:  # every stored result is re-read against the range valid on the new date
+            edited |= {code for code in values if code in existing}
+        rederive = [a.code for a in analytes_of(panel) if a.code in edited]
+        ranges = applicable_ranges(participant, rederive, saved.collected_at)
+        for code in rederive:
+            row = existing.get(code) or LabResult(panel=saved, analyte=code)
+            _apply(row, values[code], ranges.get(code), saved)
+            hard, soft, quiet = run_checks(RESULT, row)
+            if hard:
+                raise ResultError(hard[0].message, analyte=code, field=hard[0].field)
+            row.save()
+            sync_automatic_queries(record=row, participant=participant, firing=soft, quiet=quiet, user=None)
+    return saved
+
+
+def _apply(row: LabResult, entry: ResultEntry, reference_range, panel: LabPanel) -> None:
+    spec = BY_CODE[entry.analyte]
+    row.value = entry.value
+    row.unit = entry.unit if entry.value is not None else ""
+    row.result = entry.result
+    row.not_done = entry.not_done
+    row.collected_at = panel.collected_at
+    meaning = interpret(spec, entry.value, row.unit, reference_range)
+    row.standard_value = meaning.standard_value
+    row.standard_unit = meaning.standard_unit
+    row.lln, row.uln = meaning.lln, meaning.uln
+    row.reference_range = meaning.reference_range
+    row.flag = meaning.flag
+    row.ctcae_grade = meaning.ctcae_grade
+    row.rule_version = meaning.rule_version
+
+
+def add_reference_range(
+    *,
+    user,
+    site,
+    analyte: str,
+    unit: str,
+    valid_from,
+    lln: Decimal | None = None,
+    uln: Decimal | None = None,
+    sex: str = RangeSex.ANY,
+    age_min: int = 0,
+    age_max: int | None = None,
+    source: str = "",
+    reason: str = "",
+) -> ReferenceRange:
+    """Add a range version; from ``valid_from`` on it supersedes the older ones with the same key."""
+    if user is not None:
+        require(user, Action.MANAGE_RANGES, site)
+    validate_range(analyte=analyte, unit=unit, lln=lln, uln=uln, sex=sex, age_min=age_min, age_max=age_max)
+    key = {"site": site, "analyte": analyte, "sex": sex, "age_min": age_min, "age_max": age_max}
+    if ReferenceRange.objects.filter(**key, valid_from=valid_from).exists():
+        raise DomainError(
+            _("A range with this key already starts on that date; choose a later date."), field="valid_from"
+        )
+    with audited(user=user, action="add_reference_range", reason=reason):
+        return ReferenceRange.objects.create(
+            **key,
+            unit=unit,
+            lln=lln,
+            uln=uln,
+            valid_from=valid_from,
+            source=source,
+            created_by=user if getattr(user, "pk", None) else None,
+        )
+
+
+def validate_range(*, analyte, unit, lln, uln, sex, age_min, age_max) -> None:
+    spec = BY_CODE.get(analyte)
+    if spec is None or not spec.quantitative:
+        raise DomainError(_("Reference ranges exist for numeric tests only."), field="analyte")
+    if unit not in spec.units:
+        raise DomainError(
+            _("The unit must be one of: %(units)s.") % {"units": ", ".join(spec.units)}, field="unit"
+        )
+    if lln is None and uln is None:
+        raise DomainError(_("Give a lower limit, an upper limit or both."), field="lln")
+    if any(limit is not None and limit < 0 for limit in (lln, uln)):
+        raise DomainError(_("Limits cannot be negative."), field="lln")
+    if lln is not None and uln is not None and lln > uln:
+        raise DomainError(_("The lower limit cannot be above the upper limit."), field="uln")
+    if sex not in RangeSex.values:
+        raise DomainError(_("Unknown sex."), field="sex")
+    if age_max is not None and age_min > age_max:
+        raise DomainError(_("The age band is empty."), field="age_max")
