@@ -45,7 +45,11 @@ class IdleSessionMiddleware:
 
     def __call__(self, request):
         session = getattr(request, "session", None)
-        if session is not None and getattr(request, "user", None) is not None and request.user.is_authenticated:
+        if (
+            session is not None
+            and getattr(request, "user", None) is not None
+            and request.user.is_authenticated
+        ):
             import time
 
             now = int(time.time())

@@ -37,7 +37,11 @@ urlpatterns = [
     path("participants/<int:pk>/<slug:action>/", trial_views.participant_action, name="participant_action"),
     path("", include("labs.urls")),  # before the generic form routes: serves forms/labs/
     path("visits/<int:visit_pk>/forms/<slug:code>/", crf_views.form_entry, name="form_entry"),
-    path("visits/<int:visit_pk>/forms/<slug:code>/<int:form_pk>/", crf_views.form_entry, name="form_entry_instance"),
+    path(
+        "visits/<int:visit_pk>/forms/<slug:code>/<int:form_pk>/",
+        crf_views.form_entry,
+        name="form_entry_instance",
+    ),
     path("forms/<slug:code>/<int:form_pk>/history/", crf_views.form_history, name="form_history"),
     path("visits/<int:pk>/record/", visit_views.record_visit, name="visit_record"),
     path("visits/<int:pk>/outcome/", visit_views.visit_outcome, name="visit_outcome"),

@@ -76,7 +76,10 @@ def test_results_are_json_serialisable_numbers():
 
 
 def test_the_clinical_package_imports_nothing_from_django():
-    code = "import sys, edc.clinical; print([m for m in sys.modules if m == 'django' or m.startswith('django.')])"
+    code = (
+        "import sys, edc.clinical; "
+        "print([m for m in sys.modules if m == 'django' or m.startswith('django.')])"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )

@@ -13,7 +13,15 @@ def test_seed_demo_creates_one_user_per_role_and_synthetic_participants_once(db,
     call_command("seed_demo")
     out = capsys.readouterr().out
     users = get_user_model().objects
-    for name in ["coordinator", "investigator", "coordinator2", "monitor", "datamanager", "sponsoradmin", "auditor"]:
+    for name in [
+        "coordinator",
+        "investigator",
+        "coordinator2",
+        "monitor",
+        "datamanager",
+        "sponsoradmin",
+        "auditor",
+    ]:
         assert users.get(username=name).check_password("demo-password-for-tests")
         assert name in out
     assert Membership.objects.get(user__username="coordinator").site.code == "YC"
@@ -21,5 +29,13 @@ def test_seed_demo_creates_one_user_per_role_and_synthetic_participants_once(db,
     assert Membership.objects.get(user__username="datamanager").role == Role.DATA_MANAGER
     assert Participant.objects.count() == 12
     statuses = set(Participant.objects.values_list("status", flat=True))
-    assert {"screening", "screen_failed", "enrolled", "lymphodepleted", "infused", "in_follow_up", "withdrawn"} <= statuses
+    assert {
+        "screening",
+        "screen_failed",
+        "enrolled",
+        "lymphodepleted",
+        "infused",
+        "in_follow_up",
+        "withdrawn",
+    } <= statuses
     assert set(Participant.objects.values_list("site__code", flat=True)) == {"YC", "CD"}

@@ -30,8 +30,11 @@ def concrete_urls(participant, visit, form_pk):
         if not params:
             urls.append("/" + route)
             continue
-        values = {"pk": visit.pk if route.startswith("visits/") else participant.pk, "visit_pk": visit.pk,
-                  "form_pk": form_pk}
+        values = {
+            "pk": visit.pk if route.startswith("visits/") else participant.pk,
+            "visit_pk": visit.pk,
+            "form_pk": form_pk,
+        }
         choices = list(ACTIONS) if "action" in params else list(FORMS) if "code" in params else [None]
         for choice in choices:
             path = route
@@ -46,8 +49,9 @@ SITE_SCOPED = [Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR]
 
 
 @pytest.mark.parametrize("role", SITE_SCOPED)
-def test_no_url_leaks_another_sites_participant(client, make_user, site_yc, other_site_participant, coordinator_cd,
-                                                 role):
+def test_no_url_leaks_another_sites_participant(
+    client, make_user, site_yc, other_site_participant, coordinator_cd, role
+):
     from crfs.registry import FORMS
     from crfs.services import save_form
 
