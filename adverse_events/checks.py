@@ -98,6 +98,7 @@ CHECKS = [
         "gvhd",
         "skin_rash_bsa_pct",
         HARD,
+        # xgettext:no-python-format
         _("The rash covers between 0 and 100 % of the body surface."),
         _outside("skin_rash_bsa_pct", 0, 100),
     ),

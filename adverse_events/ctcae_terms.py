@@ -129,8 +129,11 @@ TERMS: tuple[Term, ...] = (
         _("Evidence of hemolysis and ≥2 g/dL decrease in hemoglobin"),
         _("Transfusion or medical intervention indicated (e.g., steroids)"), LIFE_THREATENING, DEATH)),
     Term("bone_marrow_hypocellular", _("Bone marrow hypocellular"), BLOOD, _g(
+        # xgettext:no-python-format
         _("Mildly hypocellular or ≤25% reduction from normal cellularity for age"),
+        # xgettext:no-python-format
         _("Moderately hypocellular or >25 - <50% reduction from normal cellularity for age"),
+        # xgettext:no-python-format
         _("Severely hypocellular or >50 - ≤75% reduction from normal cellularity for age"),
         _("Aplastic persistent for longer than 2 weeks"), DEATH)),
     _other("blood_other", BLOOD),
@@ -194,8 +197,11 @@ TERMS: tuple[Term, ...] = (
         _("Moderate tremor of the entire body; narcotics indicated"),
         _("Severe or prolonged, not responsive to narcotics"))),
     Term("edema_limbs", _("Edema limbs"), GENERAL, _g(
+        # xgettext:no-python-format
         _("5 - 10% inter-limb discrepancy in volume or circumference"),
+        # xgettext:no-python-format
         _(">10 - 30% inter-limb discrepancy; limiting instrumental ADL"),
+        # xgettext:no-python-format
         _(">30% inter-limb discrepancy; gross deviation from normal anatomic contour; limiting self care ADL"))),
     Term("multi_organ_failure", _("Multi-organ failure"), GENERAL, _g(
         None, None, _("Shock with azotemia and acid-base disturbances; significant coagulation abnormalities"),
@@ -301,9 +307,13 @@ TERMS: tuple[Term, ...] = (
         _(">ULN - 1.5 × ULN"), _(">1.5 - 3.0 × baseline; >1.5 - 3.0 × ULN"), _(">3.0 × baseline; >3.0 - 6.0 × ULN"),
         _(">6.0 × ULN"))),
     Term("fibrinogen_decreased", _("Fibrinogen decreased"), INVESTIGATIONS, _lab(
+        # xgettext:no-python-format
         _("<1.0 - 0.75 × LLN; if abnormal, <25% decrease from baseline"),
+        # xgettext:no-python-format
         _("<0.75 - 0.5 × LLN; if abnormal, 25 - <50% decrease from baseline"),
+        # xgettext:no-python-format
         _("<0.5 - 0.25 × LLN; if abnormal, 50 - <75% decrease from baseline"),
+        # xgettext:no-python-format
         _("<0.25 × LLN; if abnormal, 75% decrease from baseline or absolute value <50 mg/dL"))),
     Term("inr_increased", _("INR increased"), INVESTIGATIONS, _lab(
         _(">1.2 - 1.5; >1 - 1.5 × baseline if on anticoagulation; monitoring only indicated"),
@@ -442,6 +452,7 @@ TERMS: tuple[Term, ...] = (
     Term("hypoxia", _("Hypoxia"), RESPIRATORY, _g(
         None, _("Decreased oxygen saturation with exercise (e.g., pulse oximeter <88%); intermittent "
                 "supplemental oxygen"),
+        # xgettext:no-python-format
         _("Decreased oxygen saturation at rest (e.g., pulse oximeter <88% or PaO2 ≤55 mm Hg)"),
         _("Life-threatening airway compromise; urgent intervention indicated (e.g., tracheotomy or intubation)"),
         DEATH)),
@@ -481,7 +492,9 @@ TERMS: tuple[Term, ...] = (
         _("Widespread and constant; limiting self care ADL or sleep; systemic corticosteroid or "
           "immunosuppressive therapy indicated"))),
     Term("alopecia", _("Alopecia"), SKIN, _g(
+        # xgettext:no-python-format
         _("Hair loss of <50% of normal for that individual"),
+        # xgettext:no-python-format
         _("Hair loss of ≥50% of normal for that individual that is readily apparent to others"))),
     _other("skin_other", SKIN),
     # Vascular disorders
