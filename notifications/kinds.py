@@ -208,6 +208,88 @@ VISIT_OVERDUE = ReminderKind(
 )
 
 
+# Expected forms ---------------------------------------------------------------------------------
+
+
+def _single_instance_form_specs():
+    from crfs.registry import FORMS
+
+    # Repeating forms (lab panels, medication log) have no fixed count per visit to chase.
+    return [spec for spec in FORMS.values() if not spec.repeating]
+
+
+def visits_with_missing_forms(study: Study, now: datetime, lead_days: int) -> QuerySet:
+    """Visits done ``lead_days``..``lead_days + catch-up`` days ago (site date) whose protocol-expected
+    single-instance forms are not all complete: one query, an EXISTS per form model."""
+    from django.db.models import Exists, F, OuterRef, Q
+
+    from visits.models import DaysBetween
+
+    utc_today = now.astimezone(UTC).date()
+    complete = {
+        spec.code: Exists(
+            spec.model.objects.filter(visit=OuterRef("pk"), status="complete", entered_in_error=False)
+        )
+        for spec in _single_instance_form_specs()
+    }
+    missing = Q()
+    for code in complete:
+        missing |= Q(definition__forms__contains=[code], **{f"complete_{code}": False})
+    visits = (
+        Visit.objects.filter(
+            visit_date__isnull=False,
+            visit_date__lte=utc_today - timedelta(days=lead_days - 1),
+            visit_date__gte=utc_today - timedelta(days=lead_days + OVERDUE_CATCH_UP_DAYS + 1),
+            entered_in_error=False,
+            participant__site__study=study,
+            participant__status__in=ACTIVE_PARTICIPANT_STATUSES,
+            participant__entered_in_error=False,
+        )
+        .annotate(**{f"complete_{code}": expr for code, expr in complete.items()})
+        .filter(missing)
+        .with_status(now)
+        # Exact count in site days (the UTC range above is widened by a day for the time zones).
+        .annotate(days_since_visit=DaysBetween(F("local_today"), F("visit_date")))
+        .filter(days_since_visit__gte=lead_days, days_since_visit__lte=lead_days + OVERDUE_CATCH_UP_DAYS)
+        .select_related("participant__site__study", "definition")
+        .order_by("visit_date", "pk")
+    )
+    return visits
+
+
+def describe_missing_forms(visit: Visit) -> Due:
+    from crfs.registry import FORMS
+
+    due = describe_visit(visit)
+    missing = [
+        str(FORMS[code].title)
+        for code in visit.definition.forms
+        if code in FORMS and getattr(visit, f"complete_{code}", True) is False
+    ]
+    return Due(
+        object_key=f"forms_missing:{visit.pk}",
+        site_id=due.site_id,
+        due_on=due.due_on,
+        context={
+            **due.context,
+            "visit_date": visit.visit_date.isoformat(),
+            "missing_forms": ", ".join(missing),
+        },
+        obj=visit,
+    )
+
+
+FORMS_MISSING = ReminderKind(
+    name="forms_missing",
+    label=_("Expected forms still missing after the visit"),
+    subject=_("%(study_id)s · %(visit_name)s: forms still missing (%(missing_forms)s)"),
+    lead_days_setting="forms_missing_after_days",
+    due=visits_with_missing_forms,
+    describe=describe_missing_forms,
+    recipients=SITE_VISIT_STAFF,
+)
+
+
 # Serious adverse events (clock and recipients in adverse_events.reminders) ------------------------
 
 SAE_REPORTED = ReminderKind(
@@ -246,6 +328,7 @@ REMINDER_KINDS: tuple[ReminderKind, ...] = (
     VISIT_WINDOW_OPENS_TODAY,
     VISIT_WINDOW_CLOSES_SOON,
     VISIT_OVERDUE,
+    FORMS_MISSING,
     SAE_REPORTED,
     SAE_REPORT_DUE_SOON,
     SAE_REPORT_OVERDUE,
