@@ -532,6 +532,21 @@ AESI_BY_TERM = {
     "treatment_related_secondary_malignancy": "secondary_malignancy",
     "autoimmune_disorder": "new_autoimmunity",
 }
+# The term of each ``ctcae_v5_labs`` parameter graded from a laboratory value (``labs.analytes``), where
+# the parameter's name is not itself a term key.
+LAB_PARAMETER_TERMS = {
+    "wbc_decreased": "white_blood_cell_decreased",
+    "alt_increased": "alanine_aminotransferase_increased",
+    "ast_increased": "aspartate_aminotransferase_increased",
+}
+
+
+def term_of_lab_parameter(parameter: str | None) -> str:
+    """The term key an adverse event graded from ``parameter`` is recorded under ("" when none)."""
+    key = LAB_PARAMETER_TERMS.get(parameter or "", parameter or "")
+    return key if key in BY_KEY else ""
+
+
 # Terms counted as cytopenias in the safety summary.
 CYTOPENIA_TERMS = (
     "neutrophil_count_decreased",

@@ -112,6 +112,18 @@ class AdverseEventForm(forms.ModelForm):
         }
 
 
+class LabPromptDeclineForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is this result not an adverse event?"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For example: expected after lymphodepletion and already recorded as AE 3."),
+    )
+
+    def service_kwargs(self) -> dict:
+        return {"reason": self.cleaned_data["reason"]}
+
+
 class GradeForm(forms.Form):
     grade_on = forms.DateField(label=_("date"), widget=DateInput())
     grade = forms.TypedChoiceField(label=_("grade"), coerce=int, choices=GRADE_CHOICES)

@@ -735,3 +735,61 @@ FIELD_OF_GVHD_INPUT = {
     "stool_episodes_day": "stool_episodes_day",
     "severe_abdominal_pain_ileus_or_gross_blood": "severe_abdominal_pain",
 }
+
+
+class LabPromptAnswer(models.TextChoices):
+    PENDING = "pending", _("Not answered yet")
+    RECORDED = "recorded", _("Recorded as an adverse event")
+    DECLINED = "declined", _("Not an adverse event")
+
+
+@pghistory.track(pghistory.InsertEvent("created"), pghistory.UpdateEvent("updated"))
+class LabAdverseEventPrompt(models.Model):
+    """ "Record as adverse event?" for one laboratory result graded at or above the study's threshold.
+
+    Created when the result is saved (``services.sync_lab_prompt``); the answer (an event recorded from
+    the pre-filled form, or a refusal with its reason) is kept with who gave it and when.
+    """
+
+    lab_result = models.OneToOneField(
+        "labs.LabResult", models.PROTECT, related_name="ae_prompt", verbose_name=_("laboratory result")
+    )
+    participant = models.ForeignKey("trials.Participant", models.PROTECT, related_name="lab_ae_prompts")
+    grade = models.PositiveSmallIntegerField(_("CTCAE grade at the prompt"))
+    answer = models.CharField(
+        _("answer"), max_length=10, choices=LabPromptAnswer.choices, default=LabPromptAnswer.PENDING
+    )
+    adverse_event = models.ForeignKey(
+        AdverseEvent,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lab_prompts",
+        verbose_name=_("adverse event"),
+    )
+    reason = models.CharField(_("reason it is not an adverse event"), max_length=300, blank=True)
+    answered_by = _user(_("answered by"))
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("laboratory adverse-event prompt")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(answer="recorded", adverse_event__isnull=False)
+                | (~models.Q(answer="recorded") & models.Q(adverse_event__isnull=True)),
+                name="lab_prompt_event_iff_recorded",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(answer="declined") | ~models.Q(reason=""),
+                name="lab_prompt_declined_has_reason",
+            ),
+        ]
+        triggers = [_protect("lab_ae_prompt")]
+
+    def __str__(self):
+        return f"{self.participant} · {self.lab_result} · {_('grade')} {self.grade}"
+
+    @property
+    def pending(self) -> bool:
+        return self.answer == LabPromptAnswer.PENDING

@@ -27,9 +27,11 @@ from .models import (
     DltAdjudication,
     GvhdAssessment,
     IcansAssessment,
+    LabAdverseEventPrompt,
+    LabPromptAnswer,
     SaeReport,
 )
-from .services import dlt_window
+from .services import dlt_window, lab_prompt_min_grade
 
 # The primary endpoint: CAR-T-related AEs within 3 months of infusion (Day 0 to the M3 visit, day 90).
 PRIMARY_ENDPOINT_LAST_DAY = 90
@@ -48,6 +50,47 @@ def adverse_events_for(user):
 
 def adverse_event_for(user, pk) -> AdverseEvent:
     return get_object_or_404(adverse_events_for(user).select_related("participant__site__study"), pk=pk)
+
+
+# Laboratory adverse-event prompts ----------------------------------------------------------------------
+
+
+def lab_prompt_for(user, pk) -> LabAdverseEventPrompt:
+    """The prompt, or 404 when its participant is not at one of the user's sites."""
+    return get_object_or_404(
+        LabAdverseEventPrompt.objects.filter(participant__site_id__in=site_ids(user)).select_related(
+            "participant__site__study", "lab_result__panel", "adverse_event", "answered_by"
+        ),
+        pk=pk,
+    )
+
+
+def _shown_prompts(study):
+    """Answered prompts, and pending ones whose result (still live) is graded at the threshold or above."""
+    return (
+        LabAdverseEventPrompt.objects.filter(lab_result__panel__entered_in_error=False)
+        .filter(
+            ~Q(answer=LabPromptAnswer.PENDING) | Q(lab_result__ctcae_grade__gte=lab_prompt_min_grade(study))
+        )
+        .select_related("lab_result__panel", "adverse_event", "answered_by")
+    )
+
+
+def lab_prompts_of(participant: Participant) -> list[LabAdverseEventPrompt]:
+    """The participant's prompts (one query), oldest collection first."""
+    return list(
+        _shown_prompts(participant.site.study)
+        .filter(participant=participant)
+        .order_by("lab_result__collected_at", "pk")
+    )
+
+
+def lab_prompts_by_result(results, study) -> dict[int, LabAdverseEventPrompt]:
+    """``{lab result id: prompt}`` for the given results (one query)."""
+    ids = [r.pk for r in results]
+    if not ids:
+        return {}
+    return {p.lab_result_id: p for p in _shown_prompts(study).filter(lab_result_id__in=ids)}
 
 
 # SAE reports -------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from edc.audit import audited
 from edc.errors import DomainError
 from edc.localtime import site_time, site_today
 from trials.models import Participant
+from trials.protocol import setting
 
 from . import ctcae_terms
 from .models import (
@@ -31,6 +32,8 @@ from .models import (
     AdverseEventGrade,
     DltAdjudication,
     IecHsEvent,
+    LabAdverseEventPrompt,
+    LabPromptAnswer,
     Outcome,
     Relationship,
     SaeFollowUp,
@@ -92,6 +95,88 @@ def record_adverse_event(
             adverse_event=event, grade_on=event.onset_date, grade=grade, recorded_by=user
         )
         _sync_sae_report(event, user=user, awareness_at=awareness_at)
+    return event
+
+
+# Laboratory adverse-event prompts -----------------------------------------------------------------
+
+
+def lab_prompt_min_grade(study) -> int:
+    """The CTCAE grade from which a laboratory result prompts "record as adverse event?" (default 3)."""
+    return int(setting(study, "lab_ae_prompt_min_grade"))
+
+
+def sync_lab_prompt(result, *, participant: Participant) -> LabAdverseEventPrompt | None:
+    """Prompt for ``result`` when its grade reaches the study's threshold (in the caller's transaction).
+
+    Called by ``labs.services.save_panel`` after each result it (re)derives. One prompt per result: a
+    pending prompt follows the result's grade; an answered one keeps its answer. A pending prompt whose
+    result falls below the threshold is kept and no longer shown (``selectors.lab_prompts_of``).
+    """
+    grade = result.ctcae_grade
+    if grade is None or grade < lab_prompt_min_grade(participant.site.study):
+        return None
+    prompt = LabAdverseEventPrompt.objects.select_for_update().filter(lab_result=result).first()
+    if prompt is None:
+        return LabAdverseEventPrompt.objects.create(lab_result=result, participant=participant, grade=grade)
+    if prompt.pending and prompt.grade != grade:
+        prompt.grade = grade
+        prompt.save(update_fields=["grade"])
+    return prompt
+
+
+def lab_prompt_initial(prompt: LabAdverseEventPrompt) -> dict:
+    """The adverse-event form's initial values for a prompt: term, grade, onset and verbatim."""
+    from labs.analytes import unit_label
+
+    result = prompt.lab_result
+    spec = result.spec
+    collected = result.collected_at or result.panel.collected_at
+    if result.value is not None:
+        value = f"{result.value.normalize():f} {unit_label(result.unit)}".strip()
+    else:
+        value = str(result.result)
+    return {
+        "term": ctcae_terms.term_of_lab_parameter(spec.ctcae if spec else None),
+        "grade": prompt.grade,
+        "onset_date": site_time(collected, prompt.participant.site.timezone).date() if collected else None,
+        "verbatim": f"{result.label} {value}".strip(),
+    }
+
+
+def _pending_prompt(prompt) -> LabAdverseEventPrompt:
+    obj = LabAdverseEventPrompt.objects.select_for_update().select_related("participant").get(pk=prompt.pk)
+    if not obj.pending:
+        raise DomainError(_("This laboratory result has already been answered."))
+    return obj
+
+
+def decline_lab_prompt(*, user, prompt: LabAdverseEventPrompt, reason: str) -> LabAdverseEventPrompt:
+    """Answer "no": the result is not recorded as an adverse event, for the reason given."""
+    require(user, Action.ENTER_DATA, prompt.participant.site)
+    if not reason.strip():
+        raise DomainError(_("Say why this result is not an adverse event."), field="reason")
+    with audited(user=user, action="decline_lab_ae_prompt", reason=reason):
+        obj = _pending_prompt(prompt)
+        obj.answer, obj.reason = LabPromptAnswer.DECLINED, reason.strip()
+        obj.answered_by, obj.answered_at = user, timezone.now()
+        obj.save()
+    return obj
+
+
+def record_lab_adverse_event(
+    *, user, prompt: LabAdverseEventPrompt, data: dict, grade: int, awareness_at: datetime | None = None
+) -> AdverseEvent:
+    """Answer "yes": record the adverse event (from the pre-filled form) and link it to the prompt."""
+    require(user, Action.ENTER_DATA, prompt.participant.site)
+    with audited(user=user, action="record_lab_adverse_event"):
+        obj = _pending_prompt(prompt)
+        event = record_adverse_event(
+            user=user, participant=obj.participant, data=data, grade=grade, awareness_at=awareness_at
+        )
+        obj.answer, obj.adverse_event = LabPromptAnswer.RECORDED, event
+        obj.answered_by, obj.answered_at = user, timezone.now()
+        obj.save()
     return event
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path(
         "participants/<int:pk>/adverse-events/new/", views.adverse_event_create, name="adverse_event_create"
     ),
+    path("lab-prompts/<int:pk>/decline/", views.lab_prompt_decline, name="lab_prompt_decline"),
     path("adverse-events/<int:pk>/", views.adverse_event_detail, name="adverse_event_detail"),
     path("adverse-events/<int:pk>/grades/", views.adverse_event_grade, name="adverse_event_grade"),
     path("adverse-events/<int:pk>/history/", views.adverse_event_history, name="adverse_event_history"),

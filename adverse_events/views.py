@@ -3,7 +3,7 @@ audit), refusals shown as field messages by ``edc.views.submit``."""
 
 import csv
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -38,28 +38,61 @@ def participant_safety(request, pk):
             "safety": safety,
             "can_enter": can(request.user, Action.ENTER_DATA, participant.site),
             "can_sign": can(request.user, Action.SIGN, participant.site),
+            "lab_prompts": selectors.lab_prompts_of(participant),
         },
     )
 
 
 def adverse_event_create(request, pk):
+    """A new event; ``?lab_prompt=<id>`` pre-fills it from a graded lab result and links it to the prompt."""
     participant = trial_selectors.participant_for(request.user, pk)
     if request.method == "POST":
         require(request.user, Action.ENTER_DATA, participant.site)
-    initial = {
-        key: request.GET[key] for key in ("term", "onset_date", "grade", "verbatim") if key in request.GET
-    }
+    prompt = None
+    if "lab_prompt" in request.GET:
+        prompt_id = request.GET["lab_prompt"]
+        prompt = selectors.lab_prompt_for(request.user, int(prompt_id) if prompt_id.isdigit() else 0)
+        if prompt.participant_id != participant.pk:
+            raise Http404
+        initial = services.lab_prompt_initial(prompt)
+    else:
+        initial = {
+            key: request.GET[key] for key in ("term", "onset_date", "grade", "verbatim") if key in request.GET
+        }
     form = forms.AdverseEventForm(
         request.POST or None, initial=initial, site_tz=participant.site.timezone, creating=True
     )
+
+    def call(**kw):
+        if prompt is not None:  # linked to the prompt in the same transaction
+            return services.record_lab_adverse_event(user=request.user, prompt=prompt, **kw)
+        return services.record_adverse_event(user=request.user, participant=participant, **kw)
+
     return submit(
         request,
         form,
-        lambda **kw: services.record_adverse_event(user=request.user, participant=participant, **kw),
+        call,
         success_url=reverse("participant_safety", args=[participant.pk]),
         success_message=_("Adverse event recorded."),
         template="adverse_events/adverse_event_form.html",
-        context={"participant": participant, "event": None, "terms": ctcae_terms.TERMS},
+        context={"participant": participant, "event": None, "terms": ctcae_terms.TERMS, "lab_prompt": prompt},
+    )
+
+
+def lab_prompt_decline(request, pk):
+    """Answer "no" to "record as adverse event?" for a graded lab result, with the reason (kept)."""
+    prompt = selectors.lab_prompt_for(request.user, pk)
+    participant = prompt.participant
+    if request.method == "POST":
+        require(request.user, Action.ENTER_DATA, participant.site)
+    return submit(
+        request,
+        forms.LabPromptDeclineForm(request.POST or None),
+        lambda **kw: services.decline_lab_prompt(user=request.user, prompt=prompt, **kw),
+        success_url=reverse("participant_safety", args=[participant.pk]),
+        success_message=_("Answer kept: not an adverse event."),
+        template="adverse_events/lab_prompt_decline.html",
+        context={"participant": participant, "prompt": prompt},
     )
 
 

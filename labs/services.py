@@ -9,6 +9,9 @@ Range versions and stored results: a result keeps the range, flag and grade it w
 a range never rewrites stored results; a later save re-derives a result only when its own entry
 (value, unit, result) or the panel's collection time changed, and then uses the range valid on the
 collection date, which a back-dated range may have replaced. The history shows every such change.
+
+A result graded at or above the study's ``lab_ae_prompt_min_grade`` (default 3) gets a "record as
+adverse event?" prompt (``adverse_events.services.sync_lab_prompt``) in the same transaction.
 """
 
 from dataclasses import dataclass
@@ -17,6 +20,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from accounts.permissions import Action, require
+from adverse_events.services import sync_lab_prompt
 from crfs.checks import run_checks
 from crfs.models import FormStatus
 from crfs.registry import spec_for
@@ -159,6 +163,7 @@ def save_panel(
                 raise ResultError(hard[0].message, analyte=code, field=hard[0].field)
             row.save()
             sync_automatic_queries(record=row, participant=participant, firing=soft, quiet=quiet, user=None)
+            sync_lab_prompt(row, participant=participant)  # grade ≥ threshold: "record as adverse event?"
     return saved
 
 

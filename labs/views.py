@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.permissions import Action, can, require
+from adverse_events.selectors import lab_prompts_by_result
 from crfs.registry import spec_for
 from edc.errors import DomainError
 from edc.history import history_rows
@@ -44,6 +45,9 @@ def panel_list(request, visit_pk):
     panels = selectors.panels_of(visit)
     results = [r for p in panels for r in p.ordered_results]
     _attach_queries([*panels, *results])
+    prompts = lab_prompts_by_result(results, participant.site.study)  # "record as adverse event?"
+    for r in results:
+        r.lab_prompt = prompts.get(r.pk)
     entered = {p.panel for p in panels}
     with timezone.override(participant.site.timezone):
         return render(

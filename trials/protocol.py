@@ -36,6 +36,18 @@ DEFAULT_SETTINGS = {
         "query_escalation_days": 14,
     },
 }
+# Settings stored only when a protocol file gives them, so that adding one leaves the checksum (and the
+# version) of existing protocol files unchanged; readers fall back to these defaults.
+OPTIONAL_SETTINGS = {
+    "lab_ae_prompt_min_grade": 3,  # a lab result with this CTCAE grade or higher prompts "record as AE?"
+}
+
+
+def setting(study, key: str):
+    """A study setting, or its default (``DEFAULT_SETTINGS``/``OPTIONAL_SETTINGS``) when not stored."""
+    default = OPTIONAL_SETTINGS.get(key, DEFAULT_SETTINGS.get(key))
+    value = (study.settings or {}).get(key)
+    return default if value is None else value
 
 
 class ProtocolError(Exception):
@@ -242,7 +254,17 @@ def parse(text: str, source: str) -> dict[str, Any]:
             r.fail("dlt.target_dlt_rate", f"must be a rate between 0 and 1, got {target!r}")
         content["dlt"]["target_dlt_rate"] = target
 
-    content["settings"] = _settings(r, data.get("settings") or {}, DEFAULT_SETTINGS, "settings")
+    given = data.get("settings") or {}
+    optional = {k: given[k] for k in OPTIONAL_SETTINGS if isinstance(given, dict) and k in given}
+    content["settings"] = _settings(
+        r, {k: v for k, v in given.items() if k not in optional} if optional else given, DEFAULT_SETTINGS,
+        "settings",
+    )  # fmt: skip
+    if "lab_ae_prompt_min_grade" in optional:  # only when given (checksum)
+        grade = optional["lab_ae_prompt_min_grade"]
+        if isinstance(grade, bool) or not isinstance(grade, int) or not 1 <= grade <= 5:
+            r.fail("settings.lab_ae_prompt_min_grade", f"must be a CTCAE grade from 1 to 5, got {grade!r}")
+        content["settings"]["lab_ae_prompt_min_grade"] = grade
     return content
 
 

@@ -39,3 +39,26 @@ def test_seed_demo_creates_one_user_per_role_and_synthetic_participants_once(db,
         "withdrawn",
     } <= statuses
     assert set(Participant.objects.values_list("site__code", flat=True)) == {"YC", "CD"}
+
+
+def test_safety_summary_of_the_demo_data_equals_a_hand_count(db, monkeypatch):
+    """Demo events (trials/management/commands/seed_demo.py, DEMO_EVENTS), counted by hand:
+    CAR-T-related (possible, probable, definite) with onset on days 0-90 after infusion."""
+    from adverse_events.selectors import safety_summary
+
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")
+    call_command("load_protocol", str(PROTOCOL))
+    call_command("seed_demo")
+    summary = safety_summary(get_user_model().objects.get(username="datamanager"))
+    treated = {level.code: summary.treated.get(level.pk, 0) for level in summary.levels}
+    assert treated == {"DL1": 2, "DL2": 2, "DL3": 2}
+    # 4 CRS + 2 neutrophil count decreased + 1 fever; the headache (not related) and the
+    # infection on day 120 (unlikely, after month 3) are not in the primary-endpoint listing.
+    assert len(summary.listing) == 7
+    by_term = {label: total for _soc, label, _cells, total in summary.by_term}
+    crs = by_term["Cytokine release syndrome"]
+    assert crs.n() == 4 and crs.n(1) == 3 and crs.n(2) == 1
+    neutropenia = by_term["Neutrophil count decreased"]
+    assert neutropenia.n() == 2 and neutropenia.n_grade_3_plus == 2
+    assert by_term["Fever"].n() == 1
+    assert "Headache" not in by_term and "Upper respiratory infection" not in by_term

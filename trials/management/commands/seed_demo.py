@@ -26,6 +26,22 @@ DEMO_USERS = [
     ("auditor", Role.AUDITOR, None, ("Demo", "Auditor")),
 ]
 
+# Synthetic adverse events of infused demo participants, by index in DEMO_PARTICIPANTS:
+# (term, grade, onset study day, days to resolution or None, relationship to CAR-T).
+DEMO_EVENTS = {
+    4: [
+        ("cytokine_release_syndrome", 1, 1, 2, "probable"),
+        ("neutrophil_count_decreased", 3, 3, 9, "possible"),
+    ],
+    5: [("cytokine_release_syndrome", 2, 2, 3, "definite"), ("headache", 1, 40, 1, "not_related")],
+    6: [
+        ("cytokine_release_syndrome", 1, 1, 1, "probable"),
+        ("upper_respiratory_infection", 2, 120, 7, "unlikely"),
+    ],
+    9: [("cytokine_release_syndrome", 1, 2, 2, "definite")],
+    10: [("neutrophil_count_decreased", 4, 5, 10, "probable"), ("fever", 1, 1, 1, "possible")],
+}
+
 # (site, stage, days since screening) — synthetic people, initials made up.
 DEMO_PARTICIPANTS = [
     ("YC", "screening", 3),
@@ -96,7 +112,8 @@ class Command(BaseCommand):
         }
         levels = list(DoseLevel.objects.filter(study=study))
         for i, (site_code, stage, age_days) in enumerate(DEMO_PARTICIPANTS):
-            _make(coordinators[site_code], sites[site_code], stage, age_days, i, levels)
+            participant = _make(coordinators[site_code], sites[site_code], stage, age_days, i, levels)
+            _adverse_events(coordinators[site_code], participant, DEMO_EVENTS.get(i, []))
         self.stdout.write(f"Created {len(DEMO_PARTICIPANTS)} synthetic demo participants.")
 
     def _system_user(self):
@@ -206,3 +223,33 @@ def _complete_past_visits(user, participant, today, with_lymphodepletion, skip_o
             mark_visit(user=user, visit=visit, outcome="not_applicable", reason="Optional, not done")
         elif visit.window_end < today or visit.target_date <= today:
             record_visit(user=user, visit=visit, visit_date=min(visit.target_date, today))
+
+
+def _adverse_events(user, participant, events):
+    from adverse_events.services import record_adverse_event
+
+    today = timezone.localdate()
+    for term, grade, day, duration, relationship in events:
+        onset = participant.infusion_date + timedelta(days=day)
+        resolved = onset + timedelta(days=duration) if duration is not None else None
+        if onset > today:
+            continue
+        if resolved and resolved > today:
+            resolved = None
+        record_adverse_event(
+            user=user,
+            participant=participant,
+            grade=grade,
+            data={
+                "term": term,
+                "verbatim": term.replace("_", " ").capitalize() + " (synthetic demo event)",
+                "onset_date": onset,
+                "resolution_date": resolved,
+                "relationship_car_t": relationship,
+                "relationship_lymphodepletion": "unlikely"
+                if participant.lymphodepletion_start_date
+                else "not_related",
+                "outcome": "recovered" if resolved else "recovering",
+                "action_taken": "none",
+            },
+        )
