@@ -14,6 +14,7 @@ class Cell:
     code: str
     expected: bool
     instances: list = field(default_factory=list)  # [(id, status)]
+    queries: int = 0  # live queries on its instances that the reader may see
 
     @property
     def status(self) -> str:
@@ -25,8 +26,12 @@ class Cell:
         return NOT_STARTED if self.code in FORMS else NOT_AVAILABLE
 
 
-def casebook(participant):
-    """(visits, form codes in protocol order, {visit id: {code: Cell}}); one query per form model."""
+def casebook(participant, query_counts=None):
+    """(visits, form codes in protocol order, {visit id: {code: Cell}}); one query per form model.
+
+    ``query_counts`` ({(content type id, object id): live queries}) puts a query count on each cell."""
+    from django.contrib.contenttypes.models import ContentType
+
     visits = list(schedule_for(participant))
     codes: list[str] = []
     for visit in visits:
@@ -54,6 +59,10 @@ def casebook(participant):
         grid[visit.pk] = {
             code: Cell(code, code in expected, entered.get((visit.pk, code), [])) for code in codes
         }
+        for code, cell in grid[visit.pk].items():
+            if query_counts and cell.instances and code in FORMS:
+                ct = ContentType.objects.get_for_model(FORMS[code].model).pk
+                cell.queries = sum(query_counts.get((ct, pk), 0) for pk, _status in cell.instances)
     return visits, codes, grid
 
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from accounts.permissions import Action, can, require
 from edc.history import history_rows
 from edc.views import submit
-from monitoring.services import open_queries_for
+from monitoring import selectors as query_selectors
 from trials import selectors as trial_selectors
 
 from . import selectors, services
@@ -17,7 +17,9 @@ from .registry import FORMS
 
 def casebook(request, pk):
     participant = trial_selectors.participant_for(request.user, pk)
-    visits, codes, grid = selectors.casebook(participant)
+    visits, codes, grid = selectors.casebook(
+        participant, query_counts=query_selectors.live_counts_by_record(request.user, participant)
+    )
     rows = [(visit, [grid[visit.pk][code] for code in codes]) for visit in visits]
     return render(
         request,
@@ -69,8 +71,15 @@ def form_entry(request, visit_pk, code, form_pk=None):
         messages.info(request, _("Nothing to fill from this participant's data yet."))
 
     form.complete_requested = "complete" in request.POST
-    queries = open_queries_for([instance]) if instance else {}
-    live = next(iter(queries.values()), [])
+    by_field = query_selectors.live_by_field(request.user, instance)
+    live = [q for field_queries in by_field.values() for q in field_queries]
+    can_query = instance is not None and can(request.user, Action.QUERY, visit.participant.site)
+    queryable = {f.name for f in spec.model._meta.concrete_fields}
+    query_fields = [
+        (name, field.label, len(by_field.get(name, [])))
+        for name, field in form.fields.items()
+        if name in queryable and (can_query or name in by_field)
+    ]
 
     def save(**kwargs):
         if instance is not None and kwargs.get("expected_version") is None:
@@ -92,7 +101,9 @@ def form_entry(request, visit_pk, code, form_pk=None):
             "participant": visit.participant,
             "instance": instance,
             "queries": live,
-            "queries_by_field": {q.field_name: q for q in live},
+            "queries_by_field": by_field,
+            "query_fields": query_fields,
+            "can_query": can_query,
             "can_enter": can(request.user, Action.ENTER_DATA, visit.participant.site),
             "history_url": reverse("form_history", args=[code, instance.pk]) if instance else None,
             "derived": instance.derived_rows() if instance else [],

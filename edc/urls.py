@@ -47,6 +47,7 @@ urlpatterns = [
     path("visits/<int:pk>/outcome/", visit_views.visit_outcome, name="visit_outcome"),
     path("visits/<int:pk>/history/", visit_views.visit_history, name="visit_history"),
     path("notifications/", include("notifications.urls")),
+    path("queries/", include("monitoring.urls")),
     path("safety/", include("adverse_events.urls")),
     path("disease-activity/", include("disease_activity.urls")),
     path("admin/", admin.site.urls),

@@ -17,6 +17,12 @@ class QueryType(models.TextChoices):
     REASON_FOR_CHANGE = "reason_for_change", _("Reason for change")
 
 
+class QueryPriority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+
+
 class QueryStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     OPEN = "open", _("Open")
@@ -46,7 +52,30 @@ class Query(models.Model):
         related_name="+",
         verbose_name=_("opened by"),
     )
+    # The role the opener raised it in (monitor or data manager): that role closes and re-opens it.
+    opened_by_role = models.CharField(_("opener's role"), max_length=20, blank=True)
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=QueryPriority.choices, default=QueryPriority.NORMAL
+    )
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    released_at = models.DateTimeField(_("released to the site"), null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("released by"),
+    )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("closed by"),
+    )
     resolution = models.TextField(_("resolution"), blank=True)
 
     class Meta:
@@ -67,3 +96,35 @@ class Query(models.Model):
 
     def __str__(self):
         return f"{self.get_status_display()}: {self.text[:60]}"
+
+
+class QueryAction(models.TextChoices):
+    RAISED = "raised", _("Raised")
+    RELEASED = "released", _("Released to the site")
+    ANSWERED = "answered", _("Answered")
+    CLOSED = "closed", _("Closed")
+    REOPENED = "reopened", _("Re-opened")
+
+
+@pghistory.track(pghistory.InsertEvent("created"))
+class QueryMessage(models.Model):
+    """One message of a query's thread; written once, never changed or deleted."""
+
+    query = models.ForeignKey(Query, models.PROTECT, related_name="messages")
+    action = models.CharField(_("action"), max_length=10, choices=QueryAction.choices)
+    text = models.TextField(_("message"), blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    author_role = models.CharField(_("role"), max_length=20, blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        triggers = [
+            pgtrigger.Protect(name="query_message_no_delete", operation=pgtrigger.Delete),
+            pgtrigger.Protect(name="query_message_no_update", operation=pgtrigger.Update),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()}: {self.text[:60]}"
