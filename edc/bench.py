@@ -516,4 +516,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module, not this __main__ copy: metric modules (notifications.bench) import
+    # edc.bench, and its Measured and registry must be the ones main() uses.
+    from edc import bench
+
+    sys.exit(bench.main())
