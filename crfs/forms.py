@@ -193,43 +193,11 @@ class VitalSignsForm(CRFForm):
         ]
 
 
-class EligibilityChecklistForm(CRFForm):
-    entry_template = "crfs/_grouped_entry.html"
-    fieldsets = [
-        (_("Assessment"), ["assessed_on", "age_at_consent"]),
-        (
-            _("Laboratory values evaluated"),
-            [
-                "labs_collected_on",
-                "weight_kg",
-                "creatinine",
-                "creatinine_unit",
-                "crcl_reduction_due_to_sle",
-                "anc",
-                "neutropenia_due_to_sle",
-                "haemoglobin",
-                "alt",
-                "alt_uln",
-                "ast",
-                "ast_uln",
-                "bilirubin",
-                "bilirubin_uln",
-                "liver_abnormality_due_to_sle",
-                "inr",
-                "pt",
-                "pt_uln",
-            ],
-        ),
-        (_("Disease activity"), ["selena_sledai", "bilag_a", "bilag_b"]),
-        (_("Serology"), ["hbsag", "hbcab", "hbv_dna", "hcv_ab", "hcv_rna", "hiv_ab", "syphilis"]),
-        (_("Pregnancy"), ["childbearing_potential", "pregnancy_test_on", "pregnancy_test_result"]),
-    ]
-
-    class Meta:
-        model = EligibilityChecklist
-        fields = [
-            "assessed_on",
-            "age_at_consent",
+ELIGIBILITY_FIELDSETS = [
+    (_("Assessment"), ["assessed_on", "age_at_consent"]),
+    (
+        _("Laboratory values evaluated"),
+        [
             "labs_collected_on",
             "weight_kg",
             "creatinine",
@@ -248,20 +216,22 @@ class EligibilityChecklistForm(CRFForm):
             "inr",
             "pt",
             "pt_uln",
-            "selena_sledai",
-            "bilag_a",
-            "bilag_b",
-            "hbsag",
-            "hbcab",
-            "hbv_dna",
-            "hcv_ab",
-            "hcv_rna",
-            "hiv_ab",
-            "syphilis",
-            "childbearing_potential",
-            "pregnancy_test_on",
-            "pregnancy_test_result",
-            *[name for c in MANUAL for name in (c.key, f"{c.key}_source")],
+        ],
+    ),
+    (_("Disease activity"), ["selena_sledai", "bilag_a", "bilag_b"]),
+    (_("Serology"), ["hbsag", "hbcab", "hbv_dna", "hcv_ab", "hcv_rna", "hiv_ab", "syphilis"]),
+    (_("Pregnancy"), ["childbearing_potential", "pregnancy_test_on", "pregnancy_test_result"]),
+]
+
+
+class EligibilityChecklistForm(CRFForm):
+    entry_template = "crfs/_grouped_entry.html"
+    fieldsets = ELIGIBILITY_FIELDSETS
+
+    class Meta:
+        model = EligibilityChecklist
+        fields = [name for _group, names in ELIGIBILITY_FIELDSETS for name in names] + [
+            *[name for c in MANUAL for name in (c.key, f"{c.key}_source")]
         ]
 
     def __init__(self, *args, **kwargs):

@@ -1,7 +1,6 @@
 """Debian's chromium, driven by Playwright: a coordinator's first participant, end to end."""
 
 import os
-import shutil
 from datetime import timedelta
 
 import pytest
@@ -11,37 +10,7 @@ from edc.localtime import site_today
 from tests.conftest import PASSWORD
 from trials.models import Participant
 
-CHROMIUM = os.environ.get("EDC_CHROMIUM", "/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not shutil.which(CHROMIUM), reason="Debian's chromium is not installed (.ci/run installs it)"
-    ),
-]
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def page(live_server, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test are still sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        yield page
-        browser.close()
+pytestmark = pytest.mark.browser
 
 
 def test_coordinator_screens_consents_enrolls_and_sees_the_reanchored_schedule(

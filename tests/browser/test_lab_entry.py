@@ -1,7 +1,6 @@
 """Debian's chromium, driven by Playwright: a coordinator enters a haematology panel in the site's units."""
 
 import os
-import shutil
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,39 +12,9 @@ from labs.models import SiteUnit
 from labs.reference_data import load_file
 from tests.conftest import PASSWORD, make_participant
 
-CHROMIUM = os.environ.get("EDC_CHROMIUM", "/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not shutil.which(CHROMIUM), reason="Debian's chromium is not installed (.ci/run installs it)"
-    ),
-]
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = pytest.mark.browser
 # This site's laboratory reports haemoglobin in g/dL and white cells per microlitre.
 SITE_UNITS = {"wbc": "cells/uL", "anc": "cells/uL", "alc": "cells/uL", "hb": "g/dL", "platelets": "10^3/uL"}
-
-
-@pytest.fixture
-def page(live_server, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test are still sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        yield page
-        browser.close()
 
 
 def test_coordinator_enters_a_haematology_panel_in_site_units_and_sees_conversion_flag_and_grade(
