@@ -190,6 +190,11 @@ class LabResult(models.Model):
         return str(self.label)
 
     @property
+    def participant(self):
+        """The panel's participant: a query on a lab value belongs to them."""
+        return self.panel.participant
+
+    @property
     def spec(self):
         return analyte(self.analyte)
 

@@ -123,6 +123,7 @@ def panel_entry(request, visit_pk, form_pk=None):
                 "instance": instance,
                 "queries": getattr(instance, "open_queries", []),
                 "can_enter": can(request.user, Action.ENTER_DATA, participant.site),
+                "can_query": instance is not None and can(request.user, Action.QUERY, participant.site),
             },
         )
 

@@ -60,6 +60,10 @@ def participant_queries(request, pk):
     )
 
 
+# Lab values are rows of a panel, not a CRF of their own: queries on them use this code.
+LAB_RESULT = "lab_result"
+
+
 def _record_url(query):
     from crfs.registry import FORMS
 
@@ -70,6 +74,9 @@ def _record_url(query):
         return reverse("participant_detail", args=[query.object_id])
     if model._meta.label == "visits.Visit":
         return reverse("participant_detail", args=[query.participant_id])
+    if model._meta.label == "labs.LabResult":
+        result = model.objects.filter(pk=query.object_id).select_related("panel").first()
+        return reverse("lab_panel", args=[result.panel.visit_id, result.panel_id]) if result else None
     for code, spec in FORMS.items():
         if spec.model is model:
             record = model.objects.filter(pk=query.object_id).only("visit_id").first()
@@ -147,6 +154,16 @@ def _record(request, code, form_pk):
     if code == "visit":
         record = trial_selectors.visit_for(request.user, form_pk)
         return record, record.participant, record.name
+    if code == LAB_RESULT:
+        from labs.models import LabResult
+
+        record = get_object_or_404(
+            LabResult.objects.filter(panel__participant__site_id__in=site_ids(request.user)).select_related(
+                "panel__participant__site__study", "panel__visit"
+            ),
+            pk=form_pk,
+        )
+        return record, record.panel.participant, f"{record.label} · {record.panel.visit.name}"
     spec = FORMS.get(code)
     if spec is None:
         raise Http404
