@@ -20,8 +20,10 @@ class Action(StrEnum):
     VERIFY = "verify"  # source-data verification
     LOCK = "lock"
     EXPORT = "export"
+    EXPORT_IDENTIFIABLE = "export_identifiable"  # initials, year of birth, real dates, free text
     SETUP = "setup"  # protocol, sites, users
     MANAGE_RANGES = "manage_ranges"  # laboratory reference ranges and site units
+    VIEW_AUDIT = "view_audit"  # the whole study's audit trail
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
@@ -29,10 +31,10 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.INVESTIGATOR: frozenset({Action.VIEW, Action.ENTER_DATA, Action.SIGN}),
     Role.MONITOR: frozenset({Action.VIEW, Action.QUERY, Action.VERIFY}),
     Role.DATA_MANAGER: frozenset(
-        {Action.VIEW, Action.QUERY, Action.LOCK, Action.EXPORT, Action.MANAGE_RANGES}
+        {Action.VIEW, Action.QUERY, Action.LOCK, Action.EXPORT, Action.MANAGE_RANGES, Action.VIEW_AUDIT}
     ),
-    Role.SPONSOR_ADMIN: frozenset({Action.VIEW, Action.EXPORT, Action.SETUP}),
-    Role.AUDITOR: frozenset({Action.VIEW}),
+    Role.SPONSOR_ADMIN: frozenset({Action.VIEW, Action.EXPORT, Action.EXPORT_IDENTIFIABLE, Action.SETUP}),
+    Role.AUDITOR: frozenset({Action.VIEW, Action.VIEW_AUDIT}),
 }
 
 _CACHE = "_edc_memberships"

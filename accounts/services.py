@@ -1,7 +1,8 @@
 """Account workflows: access events, memberships and preferences."""
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from edc.audit import audited
 from edc.errors import DomainError
@@ -12,6 +13,19 @@ from .models import STUDY_WIDE_ROLES, AccessEvent, Membership, Profile, Role
 def record_access_event(*, kind, username, user=None, request=None):
     ip = request.META.get("REMOTE_ADDR") if request is not None else None
     AccessEvent.objects.create(kind=kind, username=username[:150], user=user, ip_address=ip or None)
+
+
+def confirm_password(*, user, password: str, request) -> None:
+    """Re-entry of the password before an electronic signature (21 CFR 11.200(a)(1)).
+
+    Goes through ``authenticate`` and so through django-axes: a wrong password is a failed login,
+    recorded as an access event and counted towards the account lockout. Call it outside the
+    signing transaction, so that a refusal does not roll the failure record back.
+    """
+    if authenticate(request, username=user.get_username(), password=password or "") is None:
+        if getattr(request, "axes_locked_out", False):
+            raise DomainError(_("Too many failed attempts: the account is locked."), field="password")
+        raise DomainError(_("The password is not correct."), field="password")
 
 
 def grant_membership(*, by, user, study, role, site=None) -> Membership:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crfs.models import CaseReportForm, crf_meta_constraints
 from edc.models import ClinicalRecord
+from monitoring.triggers import RefuseWhenLocked
 
 from . import ctcae_terms
 
@@ -159,7 +160,7 @@ class AdverseEvent(ClinicalRecord):
         verbose_name_plural = _("adverse events")
         constraints = [models.UniqueConstraint(fields=["participant", "number"], name="ae_number_unique")]
         indexes = [models.Index(fields=["participant", "onset_date"], name="ae_participant_onset")]
-        triggers = [_protect("adverse_event")]
+        triggers = [_protect("adverse_event"), RefuseWhenLocked()]
 
     def __str__(self):
         return f"{self.participant} · AE {self.number} · {self.term_label}"
@@ -211,7 +212,7 @@ class AdverseEventGrade(ClinicalRecord):
         constraints = [
             models.CheckConstraint(condition=models.Q(grade__gte=1, grade__lte=5), name="ae_grade_1_to_5")
         ]
-        triggers = [_protect("adverse_event_grade")]
+        triggers = [_protect("adverse_event_grade"), RefuseWhenLocked(parent="adverse_event")]
 
     def __str__(self):
         return f"{self.adverse_event} · {self.grade_on:%Y-%m-%d} grade {self.grade}"
@@ -240,7 +241,7 @@ class SaeReport(ClinicalRecord):
                 name="sae_report_unsubmitted",
             )
         ]
-        triggers = [_protect("sae_report")]
+        triggers = [_protect("sae_report"), RefuseWhenLocked()]
 
     def __str__(self):
         return f"SAE · {self.adverse_event}"
@@ -264,7 +265,7 @@ class SaeFollowUp(ClinicalRecord):
         constraints = [
             models.UniqueConstraint(fields=["report", "number"], name="sae_follow_up_number_unique")
         ]
-        triggers = [_protect("sae_follow_up")]
+        triggers = [_protect("sae_follow_up"), RefuseWhenLocked(parent="report")]
 
     def __str__(self):
         return f"{self.report} · follow-up {self.number}"
@@ -292,7 +293,7 @@ class DltAdjudication(ClinicalRecord):
                 name="dlt_needs_criterion_and_date",
             )
         ]
-        triggers = [_protect("dlt_adjudication")]
+        triggers = [_protect("dlt_adjudication"), RefuseWhenLocked()]
 
     def __str__(self):
         return f"DLT {'yes' if self.is_dlt else 'no'} · {self.adverse_event}"
@@ -351,7 +352,7 @@ class IecHsEvent(ClinicalRecord):
 
     class Meta:
         verbose_name = _("IEC-HS event")
-        triggers = [_protect("iec_hs_event")]
+        triggers = [_protect("iec_hs_event"), RefuseWhenLocked()]
 
     def __str__(self):
         return f"IEC-HS · {self.adverse_event}"
@@ -428,7 +429,7 @@ class CrsAssessment(CaseReportForm):
     class Meta:
         verbose_name = _("CRS assessment")
         constraints = crf_meta_constraints("crsassessment")
-        triggers = [_protect("crsassessment")]
+        triggers = [_protect("crsassessment"), RefuseWhenLocked()]
 
     def grade_inputs(self) -> dict | None:
         if self.temperature_c is None or not self.hypotension or not self.oxygen_device:
@@ -571,7 +572,7 @@ class IcansAssessment(IceItems, CaseReportForm):
     class Meta:
         verbose_name = _("ICANS assessment")
         constraints = crf_meta_constraints("icansassessment")
-        triggers = [_protect("icansassessment")]
+        triggers = [_protect("icansassessment"), RefuseWhenLocked()]
 
     def __str__(self):
         return f"{self._meta.verbose_name} {self.assessed_on or ''}".strip()
@@ -637,7 +638,7 @@ class BaselineIce(IceItems, CaseReportForm):
     class Meta:
         verbose_name = _("baseline ICE")
         constraints = crf_meta_constraints("baselineice")
-        triggers = [_protect("baselineice")]
+        triggers = [_protect("baselineice"), RefuseWhenLocked()]
 
     def __str__(self):
         return f"{self._meta.verbose_name} {self.assessed_on or ''}".strip()
@@ -681,7 +682,7 @@ class GvhdAssessment(CaseReportForm):
     class Meta:
         verbose_name = _("acute GvHD assessment")
         constraints = crf_meta_constraints("gvhdassessment")
-        triggers = [_protect("gvhdassessment")]
+        triggers = [_protect("gvhdassessment"), RefuseWhenLocked()]
 
     def missing_required(self):
         missing = super().missing_required()

@@ -12,16 +12,18 @@ from datetime import date, datetime
 
 import redis
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.db import models, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.permissions import Action, require
+from accounts.services import confirm_password
 from edc.audit import audited
 from edc.errors import DomainError
 from edc.localtime import site_time, site_today
+from monitoring.locks import refuse_if_locked
+from signatures.services import break_signatures
 from trials.models import Participant
 from trials.protocol import setting
 
@@ -80,6 +82,7 @@ def record_adverse_event(
         participant = Participant.objects.select_for_update().select_related("site").get(pk=participant.pk)
         if participant.entered_in_error:
             raise DomainError(_("This record was entered in error and can no longer change."))
+        refuse_if_locked(participant)
         if participant.consent_date is None:
             raise DomainError(
                 _("Adverse events are recorded from informed consent; record the consent first.")
@@ -95,6 +98,7 @@ def record_adverse_event(
             adverse_event=event, grade_on=event.onset_date, grade=grade, recorded_by=user
         )
         _sync_sae_report(event, user=user, awareness_at=awareness_at)
+        break_signatures(record=event, user=user, reason=_("new adverse event"))
     return event
 
 
@@ -194,6 +198,7 @@ def update_adverse_event(
     with audited(user=user, action="update_adverse_event", reason=reason):
         obj = AdverseEvent.objects.select_for_update().select_related("participant__site").get(pk=event.pk)
         _refuse_retired(obj)
+        refuse_if_locked(obj)
         obj.bump_version(expected_version)
         changed = [name for name, value in data.items() if name in AE_FIELDS and getattr(obj, name) != value]
         if changed and not reason.strip():
@@ -202,6 +207,7 @@ def update_adverse_event(
         _validate(obj, grades=list(_live_grades(obj).values_list("grade", flat=True)))
         obj.save()
         _sync_sae_report(obj, user=user, awareness_at=awareness_at)
+        break_signatures(record=obj, user=user, reason=reason, changes=changed)
     return obj
 
 
@@ -211,6 +217,7 @@ def add_grade(*, user, event: AdverseEvent, grade_on: date, grade: int, note: st
     with audited(user=user, action="add_adverse_event_grade", reason=note):
         obj = AdverseEvent.objects.select_for_update().select_related("participant__site").get(pk=event.pk)
         _refuse_retired(obj)
+        refuse_if_locked(obj)
         _check_grade(obj, grade)
         if grade_on < obj.onset_date:
             raise DomainError(_("A grade cannot be dated before the onset."), field="grade_on")
@@ -225,6 +232,7 @@ def add_grade(*, user, event: AdverseEvent, grade_on: date, grade: int, note: st
         )
         obj.bump_version(None)
         obj.save(update_fields=["version", "updated_at"])
+        break_signatures(record=obj, user=user, reason=note, changes=[_("grade")])
     return entry
 
 
@@ -234,12 +242,14 @@ def mark_adverse_event_entered_in_error(*, user, event: AdverseEvent, reason: st
         raise DomainError(_("Say why the event was entered in error."), field="reason")
     with audited(user=user, action="adverse_event_entered_in_error", reason=reason):
         obj = AdverseEvent.objects.select_for_update().get(pk=event.pk)
+        refuse_if_locked(obj)
         obj.entered_in_error, obj.entered_in_error_reason = True, reason
         obj.bump_version(None)
         obj.save()
         SaeReport.objects.filter(adverse_event=obj, signed_at__isnull=True, entered_in_error=False).update(
             entered_in_error=True, entered_in_error_reason=reason
         )
+        break_signatures(record=obj, user=user, reason=reason, changes=["entered_in_error"])
     return obj
 
 
@@ -365,6 +375,7 @@ def update_sae_narrative(*, user, report: SaeReport, narrative: str, expected_ve
     require(user, Action.ENTER_DATA, report.participant.site)
     with audited(user=user, action="update_sae_narrative"):
         obj = SaeReport.objects.select_for_update().get(pk=report.pk)
+        refuse_if_locked(obj)
         if obj.signed_at is not None:
             raise DomainError(
                 _("The SAE report is already submitted: report new information as a follow-up.")
@@ -388,12 +399,10 @@ def sign_sae_report(*, user, report: SaeReport, password: str, request) -> SaeRe
         raise DomainError(_("This SAE report is already signed and submitted."))
     if not report.narrative.strip():
         raise DomainError(_("Write the narrative before signing."), field="narrative")
-    if authenticate(request, username=user.get_username(), password=password) is None:
-        if getattr(request, "axes_locked_out", False):
-            raise DomainError(_("Too many failed attempts: the account is locked."), field="password")
-        raise DomainError(_("The password is not correct."), field="password")
+    confirm_password(user=user, password=password, request=request)
     with audited(user=user, action="sign_sae_report", reason=_("Investigator's signature")):
         obj = SaeReport.objects.select_for_update().get(pk=report.pk)
+        refuse_if_locked(obj)
         if obj.signed_at is not None:
             raise DomainError(_("This SAE report is already signed and submitted."))
         obj.signed_by, obj.signed_at = user, timezone.now()
@@ -408,6 +417,7 @@ def add_sae_follow_up(*, user, report: SaeReport, information: str) -> SaeFollow
         raise DomainError(_("Describe the new information."), field="information")
     with audited(user=user, action="add_sae_follow_up"):
         obj = SaeReport.objects.select_for_update().get(pk=report.pk)
+        refuse_if_locked(obj)
         if obj.signed_at is None:
             raise DomainError(_("Submit the initial report first; until then, edit its narrative."))
         number = (obj.follow_ups.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -471,6 +481,7 @@ def adjudicate_dlt(
                 _("This event was adjudicated before: give a reason for the change."), field="reason"
             )
         obj = existing or DltAdjudication(adverse_event=event, participant=participant)
+        refuse_if_locked(obj)
         obj.is_dlt, obj.criterion, obj.dlt_date, obj.comment = is_dlt, criterion, dlt_date, comment
         obj.adjudicated_by, obj.adjudicated_at = user, timezone.now()
         if existing is not None:
@@ -514,6 +525,7 @@ def record_iec_hs(
             obj = IecHsEvent(adverse_event=event, participant=event.participant)
         else:
             obj.bump_version(expected_version)
+        refuse_if_locked(obj)
         for name in IEC_HS_FIELDS:
             if name in data:
                 setattr(obj, name, data[name] if data[name] is not None or name != "findings" else [])

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from edc.models import ClinicalRecord
+from monitoring.triggers import RefuseWhenLocked
 
 from .criteria import BY_KEY, MANUAL
 
@@ -125,7 +126,7 @@ class VitalSigns(CaseReportForm):
         verbose_name = _("vital signs")
         verbose_name_plural = _("vital signs")
         constraints = crf_meta_constraints("vitalsigns")
-        triggers = [CaseReportForm.protected("vitalsigns")]
+        triggers = [CaseReportForm.protected("vitalsigns"), RefuseWhenLocked()]
 
     def derive(self):
         if self.weight_kg and self.height_cm:
@@ -389,7 +390,7 @@ class EligibilityChecklist(CaseReportForm):
         verbose_name = _("eligibility checklist")
         verbose_name_plural = _("eligibility checklists")
         constraints = crf_meta_constraints("eligibilitychecklist")
-        triggers = [CaseReportForm.protected("eligibilitychecklist")]
+        triggers = [CaseReportForm.protected("eligibilitychecklist"), RefuseWhenLocked()]
 
     def missing_required(self):
         missing = super().missing_required()
@@ -507,7 +508,7 @@ class Demographics(CaseReportForm):
         verbose_name = _("demographics and SLE history")
         verbose_name_plural = _("demographics and SLE history")
         constraints = crf_meta_constraints("demographics")
-        triggers = [CaseReportForm.protected("demographics")]
+        triggers = [CaseReportForm.protected("demographics"), RefuseWhenLocked()]
 
     def missing_required(self):
         missing = super().missing_required()
@@ -563,7 +564,7 @@ class PriorTreatment(CrfRow):
     class Meta:
         verbose_name = _("prior treatment")
         verbose_name_plural = _("prior treatments")
-        triggers = [CaseReportForm.protected("priortreatment")]
+        triggers = [CaseReportForm.protected("priortreatment"), RefuseWhenLocked(parent="form")]
 
     def __str__(self):
         return self.agent_name
@@ -590,7 +591,7 @@ class MedicalHistory(CaseReportForm):
         verbose_name = _("medical history")
         verbose_name_plural = _("medical histories")
         constraints = crf_meta_constraints("medicalhistory")
-        triggers = [CaseReportForm.protected("medicalhistory")]
+        triggers = [CaseReportForm.protected("medicalhistory"), RefuseWhenLocked()]
 
     def missing_required(self):
         missing = super().missing_required()
@@ -610,7 +611,7 @@ class MedicalCondition(CrfRow):
     class Meta:
         verbose_name = _("condition")
         verbose_name_plural = _("conditions")
-        triggers = [CaseReportForm.protected("medicalcondition")]
+        triggers = [CaseReportForm.protected("medicalcondition"), RefuseWhenLocked(parent="form")]
 
     def __str__(self):
         return self.condition
@@ -672,7 +673,7 @@ class PhysicalExam(CaseReportForm):
         verbose_name = _("physical examination")
         verbose_name_plural = _("physical examinations")
         constraints = crf_meta_constraints("physicalexam")
-        triggers = [CaseReportForm.protected("physicalexam")]
+        triggers = [CaseReportForm.protected("physicalexam"), RefuseWhenLocked()]
 
     def missing_required(self):
         missing = super().missing_required()
@@ -781,7 +782,7 @@ class Lymphodepletion(CaseReportForm):
         verbose_name = _("lymphodepletion")
         verbose_name_plural = _("lymphodepletion")
         constraints = crf_meta_constraints("lymphodepletion")
-        triggers = [CaseReportForm.protected("lymphodepletion")]
+        triggers = [CaseReportForm.protected("lymphodepletion"), RefuseWhenLocked()]
 
     def derive(self):
         from .dosing import derive_lymphodepletion
@@ -906,7 +907,7 @@ class Infusion(CaseReportForm):
         verbose_name = _("CAR-T infusion")
         verbose_name_plural = _("CAR-T infusions")
         constraints = crf_meta_constraints("infusion")
-        triggers = [CaseReportForm.protected("infusion")]
+        triggers = [CaseReportForm.protected("infusion"), RefuseWhenLocked()]
 
     def missing_required(self):
         missing = super().missing_required()
@@ -979,7 +980,7 @@ class Hospitalisation(CaseReportForm):
         verbose_name = _("hospitalisation and discharge")
         verbose_name_plural = _("hospitalisations and discharges")
         constraints = crf_meta_constraints("hospitalisation")
-        triggers = [CaseReportForm.protected("hospitalisation")]
+        triggers = [CaseReportForm.protected("hospitalisation"), RefuseWhenLocked()]
 
     def missing_required(self):
         missing = super().missing_required()
@@ -1020,7 +1021,7 @@ class EndOfStudy(CaseReportForm):
         verbose_name = _("end of study")
         verbose_name_plural = _("end of study")
         constraints = crf_meta_constraints("endofstudy")
-        triggers = [CaseReportForm.protected("endofstudy")]
+        triggers = [CaseReportForm.protected("endofstudy"), RefuseWhenLocked()]
 
     def missing_required(self):
         missing = super().missing_required()
@@ -1079,4 +1080,4 @@ class Death(CaseReportForm):
         verbose_name = _("death")
         verbose_name_plural = _("deaths")
         constraints = crf_meta_constraints("death")
-        triggers = [CaseReportForm.protected("death")]
+        triggers = [CaseReportForm.protected("death"), RefuseWhenLocked()]

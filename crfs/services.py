@@ -16,7 +16,10 @@ from django.utils.translation import gettext as _
 from accounts.permissions import Action, require
 from edc.audit import audited
 from edc.errors import DomainError
+from monitoring.locks import refuse_if_locked
 from monitoring.services import sync_automatic_queries
+from monitoring.verification import changes_between, clear_verifications, values_of
+from signatures.services import break_signatures
 
 from .checks import run_checks
 from .models import FormStatus
@@ -155,6 +158,7 @@ def save_form(
     model = spec.model
     child_rows = {name: data.pop(name) for name in model.child_sets if name in data}
     with audited(user=user, action=f"save_{spec.code}", reason=reason or ""):
+        changes: list[str] = []  # names of the fields and child tables changed, for broken signatures
         if instance is None:
             if not spec.repeating and model.objects.filter(visit=visit, entered_in_error=False).exists():
                 raise DomainError(_("This form already exists for this visit; open it to change it."))
@@ -162,11 +166,13 @@ def save_form(
         else:
             obj = model.objects.select_for_update().get(pk=instance.pk)
             obj.bump_version(expected_version)
-            changed = changed_fields(obj, data) or any(
-                _rows_changed(obj, name, rows) for name, rows in child_rows.items()
-            )
-            if obj.status == FormStatus.COMPLETE and changed and not reason.strip():
+            changes = changed_fields(obj, data) + [
+                name for name, rows in child_rows.items() if _rows_changed(obj, name, rows)
+            ]
+            if obj.status == FormStatus.COMPLETE and changes and not reason.strip():
                 raise DomainError(_("This form is complete: give a reason for the change."), field="reason")
+        refuse_if_locked(obj)
+        before = values_of(obj) if obj.pk else {}  # for the verifications a change clears
         for name, value in data.items():
             setattr(obj, name, value)
         obj._pending_rows = {name: _pending_rows(obj, name, rows) for name, rows in child_rows.items()}
@@ -187,6 +193,11 @@ def save_form(
         for name, rows in child_rows.items():
             _save_rows(obj, name, rows, reason)
         obj._pending_rows = {}
+        break_signatures(record=obj, user=user, reason=reason, changes=changes)
+        changed_tables = {name: (None, None) for name in changes if name in child_rows}
+        clear_verifications(
+            record=obj, changes=changes_between(before, obj) | changed_tables, user=user, reason=reason
+        )
         if spec.updates_participant:
             import_string(spec.updates_participant)(user=user, form=obj, reason=reason)
         sync_automatic_queries(record=obj, participant=participant, firing=soft, quiet=quiet, user=None)
@@ -200,6 +211,9 @@ def mark_form_entered_in_error(*, user, spec: FormSpec, instance, reason: str, e
     with audited(user=user, action=f"entered_in_error_{spec.code}", reason=reason):
         obj = spec.model.objects.select_for_update().get(pk=instance.pk)
         obj.bump_version(expected_version)
+        refuse_if_locked(obj)
         obj.entered_in_error, obj.entered_in_error_reason = True, reason
         obj.save()
+        clear_verifications(record=obj, changes={"entered_in_error": (False, True)}, user=user, reason=reason)
+        break_signatures(record=obj, user=user, reason=reason, changes=["entered_in_error"])
     return obj

@@ -21,6 +21,7 @@ from edc.clinical import CalculatorInputError, compute
 from edc.clinical.inputs import round_half_up
 from edc.clinical.response import BILAG_SYSTEMS
 from edc.clinical.sledai import DEFAULT_ARTHRITIS_MIN_JOINTS, DEFAULT_LOOK_BACK_DAYS, KEYS
+from monitoring.triggers import RefuseWhenLocked
 
 
 class Course(models.TextChoices):
@@ -298,7 +299,7 @@ class SledaiAssessment(CaseReportForm):
         verbose_name = _("SLEDAI assessment")
         verbose_name_plural = _("SLEDAI assessments")
         constraints = crf_meta_constraints("sledaiassessment")
-        triggers = [CaseReportForm.protected("sledaiassessment")]
+        triggers = [CaseReportForm.protected("sledaiassessment"), RefuseWhenLocked()]
 
     def derived_rows(self):
         return [
@@ -462,7 +463,7 @@ class PhysicianGlobalAssessment(CaseReportForm):
         verbose_name = _("physician global assessment")
         verbose_name_plural = _("physician global assessments")
         constraints = crf_meta_constraints("physicianglobalassessment")
-        triggers = [CaseReportForm.protected("physicianglobalassessment")]
+        triggers = [CaseReportForm.protected("physicianglobalassessment"), RefuseWhenLocked()]
 
     def derived_rows(self):
         if self.vas_mm is None:
@@ -510,7 +511,7 @@ class BilagAssessment(CaseReportForm):
         verbose_name = _("BILAG-2004 assessment")
         verbose_name_plural = _("BILAG-2004 assessments")
         constraints = crf_meta_constraints("bilagassessment")
-        triggers = [CaseReportForm.protected("bilagassessment")]
+        triggers = [CaseReportForm.protected("bilagassessment"), RefuseWhenLocked()]
 
     def grades(self) -> dict[str, str]:
         """System -> grade, as ``compute("sri_4", ...)`` takes them."""

@@ -362,6 +362,39 @@ def _reminder_scan_seconds(bench: Bench):
 metric("reminder_scan_seconds", unit="s", target="< 1")(_reminder_scan_seconds)
 
 
+def _export(name):
+    def measure(bench: Bench):
+        from exports import bench as export_bench
+
+        return getattr(export_bench, name)(bench)
+
+    return measure
+
+
+# The whole export of 10,000 participants in a child process, and the CSV writer against plain COPY.
+metric("export_all_seconds", unit="s", target="< 120")(_export("export_all_seconds"))
+metric("export_peak_rss_mb", unit="MB", target="< 300")(_export("export_peak_rss_mb"))
+metric("export_vs_copy_ratio", unit="×", target="< 3")(_export("export_vs_copy_ratio"))
+
+
+def _study_dashboard_p95_ms(bench: Bench):
+    from efficacy.bench import study_dashboard_p95_ms
+
+    return study_dashboard_p95_ms(bench)
+
+
+metric("study_dashboard_p95_ms", unit="ms", target="< 500")(_study_dashboard_p95_ms)
+
+
+def _query_worklist_p95_ms(bench: Bench):
+    from monitoring.bench import query_worklist_p95_ms
+
+    return query_worklist_p95_ms(bench)
+
+
+metric("query_worklist_p95_ms", unit="ms", target="< 150")(_query_worklist_p95_ms)
+
+
 # --- the command --------------------------------------------------------------------------------
 
 

@@ -16,3 +16,43 @@ class ConflictError(DomainError):
     def __init__(self, message, *, current=None):
         self.current = current
         super().__init__(message)
+
+
+# The SQLSTATE the lock trigger raises (``monitoring.triggers``): an implementation-defined class
+# ("LK"; classes I–Z are never PostgreSQL's own), told apart from any other database error.
+LOCKED_SQLSTATE = "LK001"
+
+
+class LockedError(DomainError):
+    """The data are locked (``monitoring.Lock``): refused by the services or by the database trigger."""
+
+    def __init__(self, *, scope: str, by: str, at: str, reason: str):
+        from django.utils.translation import gettext as _
+
+        self.scope, self.by, self.at, self.reason = scope, by, at, reason
+        names = {
+            "form": _("This form"),
+            "visit": _("This visit"),
+            "participant": _("This participant's data"),
+            "study": _("The study database"),
+        }
+        super().__init__(
+            _("%(what)s is locked by %(by)s on %(at)s: %(reason)s")
+            % {"what": names.get(scope, scope), "by": by, "at": at, "reason": reason}
+        )
+
+    @classmethod
+    def from_database(cls, exc) -> "LockedError | None":
+        """The refusal of the lock trigger (``monitoring.triggers``) behind a database error, if it is one."""
+        import json
+
+        cause = getattr(exc, "__cause__", None)
+        if getattr(cause, "sqlstate", None) != LOCKED_SQLSTATE:
+            return None
+        detail = json.loads(cause.diag.message_detail or "{}")
+        return cls(
+            scope=detail.get("scope", ""),
+            by=detail.get("by", ""),
+            at=detail.get("at", ""),
+            reason=detail.get("reason", ""),
+        )

@@ -9,7 +9,7 @@ from crfs import views as crf_views
 from trials import views as trial_views
 from visits import views as visit_views
 
-from . import views
+from . import audit_views, views
 
 handler403 = "edc.views.permission_denied"
 handler404 = "edc.views.page_not_found"
@@ -27,7 +27,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/preferences/", account_views.preferences, name="preferences"),
     path("home/", trial_views.home, name="home"),
+    path("home/visits/", trial_views.visit_worklist, name="visit_worklist"),
     path("rules/", views.calculators, name="calculators"),
+    path("audit/", audit_views.audit_trail, name="audit_trail"),
     path("participants/", trial_views.participant_list, name="participant_list"),
     path("participants/screen/", trial_views.screen, name="participant_screen"),
     path("participants/<int:pk>/", trial_views.participant_detail, name="participant_detail"),
@@ -48,7 +50,11 @@ urlpatterns = [
     path("visits/<int:pk>/history/", visit_views.visit_history, name="visit_history"),
     path("notifications/", include("notifications.urls")),
     path("queries/", include("monitoring.urls")),
+    path("monitoring/", include("monitoring.urls_review")),  # SDV and locks
+    path("signatures/", include("signatures.urls")),
+    path("exports/", include("exports.urls")),
     path("safety/", include("adverse_events.urls")),
     path("disease-activity/", include("disease_activity.urls")),
+    path("efficacy/", include("efficacy.urls")),
     path("admin/", admin.site.urls),
 ]

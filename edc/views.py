@@ -2,12 +2,12 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from .errors import ConflictError, DomainError
+from .errors import ConflictError, DomainError, LockedError
 
 
 def submit(request, form, call, *, success_url, success_message, template, context):
@@ -38,6 +38,12 @@ def submit(request, form, call, *, success_url, success_message, template, conte
                 status = 409
             except DomainError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                status = 400
+            except DatabaseError as exc:  # the lock trigger refused a write no service checked
+                locked = LockedError.from_database(exc)
+                if locked is None:
+                    raise
+                form.add_error(None, locked.message)
                 status = 400
             else:
                 messages.success(request, success_message)

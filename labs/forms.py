@@ -36,7 +36,8 @@ class ResultForm(forms.Form):
         initial = {"unit": unit}
         if stored is not None:
             initial = {
-                "value": stored.value.normalize() if stored.value is not None else None,
+                # normalize() alone turns 130 into 1.3E+2; the fixed-point text is what was entered.
+                "value": f"{stored.value.normalize():f}" if stored.value is not None else None,
                 "unit": stored.unit or unit,
                 "result": stored.result,
                 "not_done": stored.not_done,

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crfs.models import CaseReportForm
+from monitoring.triggers import RefuseWhenLocked
 
 from .analytes import Panel, analyte, unit_label
 
@@ -47,7 +48,10 @@ class LabPanel(CaseReportForm):
                 name="labpanel_one_per_panel_per_visit",
             )
         ]
-        triggers = [pgtrigger.Protect(name="labpanel_no_delete", operation=pgtrigger.Delete)]
+        triggers = [
+            pgtrigger.Protect(name="labpanel_no_delete", operation=pgtrigger.Delete),
+            RefuseWhenLocked(),
+        ]
 
     def __str__(self):
         return str(self.get_panel_display())
@@ -184,7 +188,10 @@ class LabResult(models.Model):
             models.CheckConstraint(condition=Q(flag__in=["", "H", "L"]), name="lab_result_flag"),
         ]
         indexes = [models.Index(fields=["analyte", "collected_at"], name="lab_result_analyte_time")]
-        triggers = [pgtrigger.Protect(name="lab_result_no_delete", operation=pgtrigger.Delete)]
+        triggers = [
+            pgtrigger.Protect(name="lab_result_no_delete", operation=pgtrigger.Delete),
+            RefuseWhenLocked(parent="panel"),
+        ]
 
     def __str__(self):
         return str(self.label)

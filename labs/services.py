@@ -28,6 +28,8 @@ from crfs.services import expected_codes, save_form
 from edc.audit import audited
 from edc.errors import DomainError
 from monitoring.services import sync_automatic_queries
+from monitoring.verification import clear_verifications
+from signatures.services import break_signatures
 
 from .analytes import BY_CODE, Panel, analytes_of
 from .checks import RESULT
@@ -164,6 +166,13 @@ def save_panel(
             row.save()
             sync_automatic_queries(record=row, participant=participant, firing=soft, quiet=quiet, user=None)
             sync_lab_prompt(row, participant=participant)  # grade ≥ threshold: "record as adverse event?"
+        # save_form broke the signatures its panel changes altered; the results are saved after it.
+        break_signatures(
+            record=saved, user=user, reason=reason, changes=[BY_CODE[code].label for code in rederive]
+        )
+        # A changed result is a change of the panel: its verifications are cleared, saying which.
+        results = {str(BY_CODE[code].label): (None, None) for code in rederive}
+        clear_verifications(record=saved, changes=results, user=user, reason=reason)
     return saved
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crfs.models import CaseReportForm
 from edc.clinical import CalculatorInputError, compute
+from monitoring.triggers import RefuseWhenLocked
 
 
 class MedicationClass(models.TextChoices):
@@ -145,7 +146,7 @@ class Medication(CaseReportForm):
         verbose_name_plural = _("medications")
         ordering = ["participant", "start_date", "pk"]
         indexes = [models.Index(fields=["participant", "drug_class"], name="medication_participant_class")]
-        triggers = [CaseReportForm.protected("medication")]
+        triggers = [CaseReportForm.protected("medication"), RefuseWhenLocked()]
 
     def __str__(self):
         return self.agent or str(_("medication"))

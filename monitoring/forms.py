@@ -40,3 +40,12 @@ class MessageForm(forms.Form):
 class ReleaseForm(forms.Form):
     def service_kwargs(self) -> dict:
         return {}
+
+
+class ReasonForm(forms.Form):
+    """The reason of a lock or an unlock (required by the service, which says so)."""
+
+    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def service_kwargs(self) -> dict:
+        return {"reason": self.cleaned_data["reason"]}

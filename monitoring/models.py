@@ -128,3 +128,141 @@ class QueryMessage(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()}: {self.text[:60]}"
+
+
+# Source-data verification ------------------------------------------------------------------------------
+
+
+@pghistory.track(pghistory.InsertEvent("verified"), pghistory.UpdateEvent("updated"))
+class SourceVerification(models.Model):
+    """A monitor checked a form (``field_name`` empty) or one of its fields against the source documents.
+
+    Rows are never deleted: a later change to the verified value clears the verification (``cleared_at``
+    with the change and its reason), and verifying again adds a new row.
+    """
+
+    participant = models.ForeignKey("trials.Participant", models.PROTECT, related_name="verifications")
+    content_type = models.ForeignKey(ContentType, models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    record = GenericForeignKey("content_type", "object_id")
+    field_name = models.CharField(_("field"), max_length=64, blank=True)
+    # The value as verified (as text); for a whole form, a digest of every value it held.
+    value = models.TextField(_("value verified"), blank=True)
+    record_version = models.PositiveIntegerField(_("form version verified"))
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("verified by")
+    )
+    verified_at = models.DateTimeField(_("verified"), auto_now_add=True)
+    cleared_at = models.DateTimeField(_("verification cleared"), null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cleared by"),
+    )
+    cleared_reason = models.TextField(_("why the verification was cleared"), blank=True)
+
+    class Meta:
+        verbose_name = _("source-data verification")
+        indexes = [
+            models.Index(
+                fields=["content_type", "object_id"], condition=Q(cleared_at=None), name="sdv_live_record"
+            ),
+            models.Index(fields=["participant"], condition=Q(cleared_at=None), name="sdv_live_participant"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "field_name"],
+                condition=Q(cleared_at=None),
+                name="one_live_verification_per_field",
+            )
+        ]
+        triggers = [pgtrigger.Protect(name="sdv_no_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"SDV · {self.field_name or _('whole form')}"
+
+    @property
+    def whole_form(self) -> bool:
+        return not self.field_name
+
+
+# Locks -------------------------------------------------------------------------------------------------
+
+
+class LockScope(models.TextChoices):
+    FORM = "form", _("Form")
+    VISIT = "visit", _("Visit")
+    PARTICIPANT = "participant", _("Participant")
+    STUDY = "study", _("Study (database lock)")
+
+
+ACTIVE = Q(unlocked_at=None)
+
+
+@pghistory.track(pghistory.InsertEvent("locked"), pghistory.UpdateEvent("updated"))
+class Lock(models.Model):
+    """A data manager's lock on a form, a visit, a participant or the whole study.
+
+    While ``unlocked_at`` is empty, the services refuse any change to the data it covers and so does
+    the database (``monitoring.triggers.RefuseWhenLocked`` on every clinical table). The form's table
+    and id are stored beside its generic key so the trigger's lookup is one indexed comparison.
+    """
+
+    scope = models.CharField(_("scope"), max_length=12, choices=LockScope.choices)
+    study = models.ForeignKey("trials.Study", models.PROTECT, related_name="+")
+    participant = models.ForeignKey(
+        "trials.Participant", models.PROTECT, null=True, blank=True, related_name="locks"
+    )
+    visit = models.ForeignKey("visits.Visit", models.PROTECT, null=True, blank=True, related_name="+")
+    content_type = models.ForeignKey(ContentType, models.PROTECT, null=True, blank=True)
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    record = GenericForeignKey("content_type", "object_id")
+    form_table = models.CharField(_("form table"), max_length=63, blank=True)
+    reason = models.TextField(_("reason"))
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("locked by")
+    )
+    locked_at = models.DateTimeField(_("locked"), auto_now_add=True)
+    unlocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("unlocked by"),
+    )
+    unlocked_at = models.DateTimeField(_("unlocked"), null=True, blank=True)
+    unlock_reason = models.TextField(_("reason for unlocking"), blank=True)
+
+    class Meta:
+        ordering = ["-locked_at", "-pk"]
+        indexes = [
+            # The trigger's lookups: one partial index per scope, over active locks only.
+            models.Index(fields=["locked_at"], condition=ACTIVE, name="lock_active"),
+            models.Index(fields=["form_table", "object_id"], condition=ACTIVE, name="lock_active_form"),
+            models.Index(fields=["visit"], condition=ACTIVE, name="lock_active_visit"),
+            models.Index(fields=["participant"], condition=ACTIVE, name="lock_active_participant"),
+            models.Index(fields=["study"], condition=ACTIVE & Q(scope="study"), name="lock_active_study"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "study", "participant", "visit", "form_table", "object_id"],
+                condition=ACTIVE,
+                nulls_distinct=False,
+                name="one_active_lock_per_target",
+            ),
+            models.CheckConstraint(
+                condition=Q(unlocked_at=None) | ~Q(unlock_reason=""), name="unlock_needs_reason"
+            ),
+        ]
+        triggers = [pgtrigger.Protect(name="lock_no_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"{self.get_scope_display()} lock: {self.reason[:60]}"
+
+    @property
+    def active(self) -> bool:
+        return self.unlocked_at is None

@@ -33,12 +33,17 @@ NOT_QUERYABLE = {
 
 
 def query_list(request):
+    from .worklists import AGE_LABELS, filter_queries
+
     status = request.GET.get("status", "live")
     queries = selectors.queries_for(request.user)
     if status == "live":
         queries = queries.filter(status__in=selectors.LIVE)
     elif status in QueryStatus.values:
         queries = queries.filter(status=status)
+    # The worklists' links: site code, the opener's role, the form (app_label.model), age bucket.
+    filters = {key: request.GET.get(key, "")[:60] for key in ("site", "raised_by", "form", "age")}
+    queries = filter_queries(queries, **filters)
     return render(
         request,
         "monitoring/query_list.html",
@@ -46,6 +51,8 @@ def query_list(request):
             "queries": queries.order_by("-opened_at", "-pk")[:500],
             "status": status,
             "statuses": QueryStatus.choices,
+            "filters": {key: value for key, value in filters.items() if value},
+            "age_label": AGE_LABELS.get(filters["age"], ""),
         },
     )
 

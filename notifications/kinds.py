@@ -218,14 +218,12 @@ def _single_instance_form_specs():
     return [spec for spec in FORMS.values() if not spec.repeating]
 
 
-def visits_with_missing_forms(study: Study, now: datetime, lead_days: int) -> QuerySet:
-    """Visits done ``lead_days``..``lead_days + catch-up`` days ago (site date) whose protocol-expected
-    single-instance forms are not all complete: one query, an EXISTS per form model."""
-    from django.db.models import Exists, F, OuterRef, Q
+def with_missing_forms(visits: QuerySet) -> QuerySet:
+    """The ``visits`` whose protocol-expected single-instance forms are not all complete, each annotated
+    ``complete_<code>`` (an EXISTS per form model): the one definition of "forms missing", shared by
+    this reminder and the coordinators' worklist."""
+    from django.db.models import Exists, OuterRef, Q
 
-    from visits.models import DaysBetween
-
-    utc_today = now.astimezone(UTC).date()
     complete = {
         spec.code: Exists(
             spec.model.objects.filter(visit=OuterRef("pk"), status="complete", entered_in_error=False)
@@ -235,7 +233,18 @@ def visits_with_missing_forms(study: Study, now: datetime, lead_days: int) -> Qu
     missing = Q()
     for code in complete:
         missing |= Q(definition__forms__contains=[code], **{f"complete_{code}": False})
-    visits = (
+    return visits.annotate(**{f"complete_{code}": expr for code, expr in complete.items()}).filter(missing)
+
+
+def visits_with_missing_forms(study: Study, now: datetime, lead_days: int) -> QuerySet:
+    """Visits done ``lead_days``..``lead_days + catch-up`` days ago (site date) whose protocol-expected
+    single-instance forms are not all complete: one query, an EXISTS per form model."""
+    from django.db.models import F
+
+    from visits.models import DaysBetween
+
+    utc_today = now.astimezone(UTC).date()
+    visits = with_missing_forms(
         Visit.objects.filter(
             visit_date__isnull=False,
             visit_date__lte=utc_today - timedelta(days=lead_days - 1),
@@ -245,9 +254,9 @@ def visits_with_missing_forms(study: Study, now: datetime, lead_days: int) -> Qu
             participant__status__in=ACTIVE_PARTICIPANT_STATUSES,
             participant__entered_in_error=False,
         )
-        .annotate(**{f"complete_{code}": expr for code, expr in complete.items()})
-        .filter(missing)
-        .with_status(now)
+    )
+    visits = (
+        visits.with_status(now)
         # Exact count in site days (the UTC range above is widened by a day for the time zones).
         .annotate(days_since_visit=DaysBetween(F("local_today"), F("visit_date")))
         .filter(days_since_visit__gte=lead_days, days_since_visit__lte=lead_days + OVERDUE_CATCH_UP_DAYS)

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from edc.models import ClinicalRecord
+from monitoring.triggers import RefuseWhenLocked
 
 
 class Study(models.Model):
@@ -178,7 +179,10 @@ class Participant(ClinicalRecord):
             models.Index(fields=["site", "status"], name="participant_site_status"),
             models.Index(fields=["site", "screening_number"], name="participant_site_number"),
         ]
-        triggers = [pgtrigger.Protect(name="participant_no_delete", operation=pgtrigger.Delete)]
+        triggers = [
+            pgtrigger.Protect(name="participant_no_delete", operation=pgtrigger.Delete),
+            RefuseWhenLocked(),
+        ]
 
     def __str__(self):
         return self.study_id or self.screening_number

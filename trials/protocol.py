@@ -40,6 +40,7 @@ DEFAULT_SETTINGS = {
 # version) of existing protocol files unchanged; readers fall back to these defaults.
 OPTIONAL_SETTINGS = {
     "lab_ae_prompt_min_grade": 3,  # a lab result with this CTCAE grade or higher prompts "record as AE?"
+    "critical_fields": {},  # {form code: [field, ...]}: the fields risk-based SDV verifies
 }
 
 
@@ -265,7 +266,30 @@ def parse(text: str, source: str) -> dict[str, Any]:
         if isinstance(grade, bool) or not isinstance(grade, int) or not 1 <= grade <= 5:
             r.fail("settings.lab_ae_prompt_min_grade", f"must be a CTCAE grade from 1 to 5, got {grade!r}")
         content["settings"]["lab_ae_prompt_min_grade"] = grade
+    if "critical_fields" in optional:  # only when given (checksum)
+        content["settings"]["critical_fields"] = _critical_fields(r, optional["critical_fields"])
     return content
+
+
+def _critical_fields(r: _Reader, given) -> dict[str, list[str]]:
+    """``{form code: [field, ...]}``, each form a CRF the system implements and each field one of its own."""
+    from crfs.registry import FORMS
+    from monitoring.verification import verifiable_fields
+
+    path = "settings.critical_fields"
+    r.mapping(given, path, optional=tuple(FORMS))
+    result = {}
+    for code, fields in given.items():
+        names = {f.name for f in verifiable_fields(FORMS[code].model)}
+        listed = []
+        for j, name in enumerate(r.sequence(fields, f"{path}.{code}")):
+            if name not in names:
+                r.fail(f"{path}.{code}[{j}]", f"{code!r} has no field {name!r}")
+            if name in listed:
+                r.fail(f"{path}.{code}[{j}]", f"{name!r} is listed twice")
+            listed.append(name)
+        result[code] = listed
+    return result
 
 
 def _settings(r: _Reader, given, defaults, path):

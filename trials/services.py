@@ -14,6 +14,7 @@ from accounts.permissions import Action, require
 from edc.audit import audited
 from edc.errors import DomainError
 from edc.localtime import site_today
+from monitoring.locks import refuse_if_locked
 from visits.services import create_schedule, create_screening_visit, reanchor_schedule
 
 from .models import Participant, ParticipantStatus, Site
@@ -48,6 +49,7 @@ def _lock(participant, expected_version=None) -> Participant:
     if current.entered_in_error:
         raise DomainError(_("This participant was entered in error and can no longer change."))
     current.bump_version(expected_version)
+    refuse_if_locked(current)
     return current
 
 

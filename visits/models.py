@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from edc.models import ClinicalRecord
+from monitoring.triggers import RefuseWhenLocked
 
 
 class VisitStatus(models.TextChoices):
@@ -109,7 +110,10 @@ class Visit(ClinicalRecord):
             models.Index(fields=["window_start"], condition=PENDING, name="visit_pending_window_start"),
             models.Index(fields=["window_end"], condition=PENDING, name="visit_pending_window_end"),
         ]
-        triggers = [pgtrigger.Protect(name="visit_no_delete", operation=pgtrigger.Delete)]
+        triggers = [
+            pgtrigger.Protect(name="visit_no_delete", operation=pgtrigger.Delete),
+            RefuseWhenLocked(),
+        ]
 
     def __str__(self):
         return f"{self.participant} · {self.code}"

@@ -8,6 +8,8 @@ from accounts.permissions import Action, require
 from edc.audit import audited
 from edc.errors import DomainError
 from edc.localtime import site_today
+from monitoring.locks import refuse_if_locked
+from signatures.services import break_signatures
 
 from .models import Visit
 from .schedule import window
@@ -111,6 +113,7 @@ def reanchor_schedule(participant) -> int:
 def _locked_visit(visit, expected_version):
     current = Visit.objects.select_for_update().select_related("participant__site").get(pk=visit.pk)
     current.bump_version(expected_version)
+    refuse_if_locked(current)
     return current
 
 
@@ -130,6 +133,7 @@ def record_visit(*, user, visit, visit_date: date, reason: str = "", expected_ve
         current = _locked_visit(visit, expected_version)
         current.visit_date, current.missed, current.not_applicable = visit_date, False, False
         current.save()
+        break_signatures(record=current, user=user, reason=reason, changes=["visit_date"])
     return current
 
 
@@ -162,7 +166,7 @@ def add_unscheduled_visit(*, user, participant, visit_date: date, reason: str) -
     with audited(user=user, action="add_unscheduled_visit", reason=reason):
         last = participant.visits.order_by("-sequence").values_list("sequence", flat=True).first() or 0
         number = participant.visits.filter(unscheduled=True).count() + 1
-        return Visit.objects.create(
+        visit = Visit.objects.create(
             participant=participant,
             code=f"UNS{number}",
             name=_("Unscheduled visit %(n)s") % {"n": number},
@@ -176,3 +180,5 @@ def add_unscheduled_visit(*, user, participant, visit_date: date, reason: str) -
             unscheduled=True,
             status_reason=reason,
         )
+        break_signatures(record=visit, user=user, reason=reason, changes=["visit_date"])  # casebook
+        return visit

@@ -4,7 +4,7 @@ No Django, no database, no I/O (a test enforces it). Everything is reachable thr
 ``compute(name, inputs)``; see ``shared/domain/calculators.md`` for the interface.
 """
 
-from . import astct, ctcae, dosing, eligibility, gvhd, icaht, renal, response, sledai, units  # noqa: F401  (registers)
+from . import astct, ctcae, dosing, eligibility, gvhd, icaht, proportions, renal, response, sledai, units  # noqa: F401  (registers)
 from .errors import CalculatorInputError
 from .registry import CALCULATORS, compute
 

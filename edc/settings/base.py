@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "medications",
     "monitoring",
     "notifications",
+    "efficacy",
+    "exports",
+    "signatures",
 ]
 
 MIDDLEWARE = [
@@ -94,6 +97,16 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
+# Shared between web processes; entries are keyed by a version of the data they derive from
+# (efficacy.cache), so a stale entry is never read, only left to expire.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "edc",
+        "TIMEOUT": 3600,
+    }
+}
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -177,6 +190,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="edc@localhost")
 EDC_BASE_URL = env("EDC_BASE_URL", default="http://127.0.0.1:8000")
 
 EDC_PROTOCOL_FILE = env("EDC_PROTOCOL_FILE", default=str(BASE_DIR / "protocols" / "nct07274059.yaml"))
+# Finished dataset exports (zips with their manifest); not served as static files: downloads are
+# permission-checked and audited.
+EXPORT_ROOT = Path(env("EXPORT_ROOT", default=str(BASE_DIR / "var" / "exports")))
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.services import create_user, grant_membership
 from crfs.demo import record_screening_forms
+from efficacy.demo import record_efficacy_data
 from trials import services
 from trials.models import DoseLevel, Participant, Study
 from visits.models import Visit
@@ -114,6 +115,7 @@ class Command(BaseCommand):
         for i, (site_code, stage, age_days) in enumerate(DEMO_PARTICIPANTS):
             participant = _make(coordinators[site_code], sites[site_code], stage, age_days, i, levels)
             _adverse_events(coordinators[site_code], participant, DEMO_EVENTS.get(i, []))
+            record_efficacy_data(coordinators[site_code], participant, i)
         self.stdout.write(f"Created {len(DEMO_PARTICIPANTS)} synthetic demo participants.")
 
     def _system_user(self):

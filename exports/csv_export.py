@@ -1,0 +1,436 @@
+"""CSV export: per table a wide file (one row per record) and a long file (one row per value), plus
+a data dictionary describing every variable.
+
+Tables: the participants, their visits, every form of the registry in scope (with its child rows,
+e.g. the prior-treatment log or the analytes of a lab panel) and the adverse events.
+
+Each file is one ``COPY (SELECT …) TO STDOUT`` streamed from PostgreSQL straight to disk: the
+database formats, labels, shifts and unpivots the values, so memory stays flat however large the
+study grows and the export runs close to the speed of a plain COPY. The SELECT is built from the
+scope's Django querysets (``exports.scope``), so the options mean the same as everywhere else.
+
+Wide columns: ``study_id, site, visit, visit_date, study_day, record_id`` then every field; a coded
+field is followed by ``<field>_label``. Long columns: ``study_id, site, visit, study_day,
+record_id, variable, value, label``; empty values have no long row (re-pivoting fills them with "").
+"""
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, models
+from django.db.models import Case, F, Func, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import translation
+
+from adverse_events.models import AdverseEvent
+from trials.models import Participant
+from visits.models import DaysBetween, Visit
+
+from . import deid, scope
+from .options import ExportOptions
+
+# Columns every clinical record carries that say nothing about the data (they are in the audit trail).
+BOOKKEEPING = {
+    "id",
+    "version",
+    "created_at",
+    "updated_at",
+    "entered_in_error",
+    "entered_in_error_reason",
+    "participant",
+    "visit",
+    "completed_by",
+}
+
+WIDE_KEYS = ["study_id", "site", "visit", "visit_date", "study_day", "record_id"]
+LONG_COLUMNS = ["study_id", "site", "visit", "study_day", "record_id", "variable", "value", "label"]
+DICTIONARY_COLUMNS = [
+    "file",
+    "form",
+    "variable",
+    "label",
+    "type",
+    "unit",
+    "code_list",
+    "derived",
+    "rule_version",
+]
+
+_UNIT = re.compile(r"\(([^(),]{1,15})\)\s*$")
+
+
+class AddDays(Func):
+    """``date + n`` (PostgreSQL date arithmetic): a date moved by a whole number of days."""
+
+    arg_joiner = " + "
+    template = "(%(expressions)s)"
+    output_field = models.DateField()
+
+
+class AddDaysToInstant(Func):
+    """``instant + n * interval '1 day'``."""
+
+    arg_joiner = " + interval '1 day' * "
+    template = "(%(expressions)s)"
+    output_field = models.DateTimeField()
+
+
+class AgeInYear(Func):
+    """``EXTRACT(YEAR FROM date)::int - year_of_birth``: age from the year of birth alone."""
+
+    arg_joiner = ")::int - ("
+    template = "(EXTRACT(YEAR FROM %(expressions)s))"
+    output_field = models.IntegerField()
+
+
+@dataclass
+class Variable:
+    """One exported column of a table: its dictionary entry and the SQL that produces it."""
+
+    name: str
+    path: str  # the field's path from the table's model
+    label: str
+    type: str
+    model_field: models.Field | None = None
+    choices: dict = field(default_factory=dict)
+    derived: bool = False
+    rule_version: str = ""
+    unit: str = ""
+    age_at: str = ""  # a year of birth exported as age: the path of the date it is measured at
+    as_study_day: bool = False
+    drop: bool = False
+
+
+@dataclass
+class Table:
+    """One exported table: the records of a form (or of its child rows) in scope."""
+
+    name: str  # file stem
+    form: str  # form code ("participants", "visits", "adverse_events" for the others)
+    queryset: models.QuerySet
+    participant: str  # path from the table's model to its participant ("" for participants)
+    visit: str | None  # path to its visit ("" for visits, None without one)
+    variables: list[Variable] = field(default_factory=list)
+
+
+def _field_type(f: models.Field) -> str:
+    if f.choices:
+        return "coded"
+    if isinstance(f, models.BooleanField):
+        return "boolean"
+    if isinstance(f, models.DateTimeField):
+        return "datetime"
+    if isinstance(f, models.DateField):
+        return "date"
+    if isinstance(f, models.TimeField):
+        return "time"
+    if isinstance(f, models.IntegerField | models.AutoField):
+        return "integer"
+    if isinstance(f, models.DecimalField | models.FloatField):
+        return "decimal"
+    if isinstance(f, models.JSONField):
+        return "json"
+    return "text"
+
+
+def _rule_version_field(model, f: models.Field) -> str:
+    """The field holding the rule version of derived field ``f`` (clinical rules are versioned)."""
+    names = [x.name for x in model._meta.concrete_fields]
+    if "rule_versions" in names:
+        return f"rule_versions[{f.name}]"
+    candidates = [n for n in names if n.endswith("rule_version")]
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else ""
+    for candidate in candidates:
+        stem = candidate.removesuffix("_rule_version")
+        if f.name.startswith(stem) or stem in f.name.split("_"):
+            return candidate
+    return "grade_rule_version" if "grade_rule_version" in candidates else candidates[0]
+
+
+def _is_user(model) -> bool:
+    return model._meta.label == settings.AUTH_USER_MODEL
+
+
+def _variables(model, options: ExportOptions, *, exclude=(), date_base: str = "") -> list[Variable]:
+    """The data variables of ``model``, de-identified as the options say."""
+    dropped = deid.dropped_fields(model) if options.deidentify else set()
+    study_days = options.deidentify and options.date_mode == "study_day"
+    result = []
+    for f in model._meta.concrete_fields:
+        if f.name in BOOKKEEPING or f.name in exclude:
+            continue
+        if f.name == "year_of_birth" and options.deidentify:
+            result.append(Variable("age", f.name, "age (years)", "integer", f, age_at=date_base))
+            continue
+        if f.name in dropped:
+            continue
+        related = getattr(f.remote_field, "model", None)
+        if related is not None:
+            if _is_user(related):
+                continue  # people appear in the audit trail, not in the data
+            if any(x.name == "code" for x in related._meta.concrete_fields):
+                result.append(Variable(f.name, f"{f.name}__code", str(f.verbose_name), "text", f))
+            else:
+                result.append(Variable(f.name, f.attname, str(f.verbose_name), "integer", f))
+            continue
+        kind = _field_type(f)
+        label = str(f.verbose_name)
+        unit = _UNIT.search(label)
+        var = Variable(
+            f.name,
+            f.name,
+            label,
+            kind,
+            f,
+            choices={str(k): str(v) for k, v in f.flatchoices} if f.choices else {},
+            derived=not f.editable and not f.name.endswith(("rule_version", "rule_versions")),
+            unit=unit.group(1) if unit else "",
+        )
+        if var.derived:
+            var.rule_version = _rule_version_field(model, f)
+        if study_days and kind == "datetime":
+            continue
+        if study_days and kind == "date":
+            var.name, var.type, var.label = f"{f.name}_study_day", "integer", f"{label} (study day)"
+            var.as_study_day = True
+        result.append(var)
+    return result
+
+
+def _children(model):
+    """Child tables entered with a form: one-to-many relations whose rows have no participant."""
+    for rel in model._meta.related_objects:
+        child = rel.related_model
+        if not rel.one_to_many or hasattr(child, "pgh_obj"):
+            continue
+        if any(f.name == "participant" for f in child._meta.concrete_fields):
+            continue
+        yield rel
+
+
+def _live(qs):
+    if any(f.name == "entered_in_error" for f in qs.model._meta.concrete_fields):
+        return qs.filter(entered_in_error=False)
+    return qs
+
+
+def tables(study, options: ExportOptions) -> list[Table]:
+    """Every table of a CSV export, in file order."""
+    people = scope.participants(study, options)
+    in_scope = scope.participant_scope(study, options).values("pk")
+    result = [
+        Table(
+            "participants",
+            "participants",
+            people,
+            "",
+            None,
+            _variables(Participant, options, exclude={"site"}, date_base="screening_date"),
+        )
+    ]
+    visits = Visit.objects.filter(participant__in=in_scope, entered_in_error=False)
+    if options.cutoff is not None:
+        visits = visits.filter(
+            Q(visit_date__lte=options.cutoff) | Q(visit_date=None, target_date__lte=options.cutoff)
+        )
+    if options.locked_only:
+        visits = scope.is_locked_filter(visits, visit="pk")
+    visits = visits.order_by("participant__site__code", "participant__screening_number", "sequence")
+    exclude = {"code", "definition", "name"}
+    result.append(
+        Table("visits", "visits", visits, "participant__", "", _variables(Visit, options, exclude=exclude))
+    )
+    for spec in scope.form_specs(options):
+        model = spec.model
+        records = scope.records(spec, options, study)
+        variables = _variables(model, options, date_base="visit__visit_date")
+        result.append(Table(spec.code, spec.code, records, "participant__", "visit__", variables))
+        for rel in _children(model):
+            child, link = rel.related_model, rel.field.name
+            rows = _live(child.objects.filter(**{f"{link}__in": records.values("pk")})).order_by(
+                f"{link}__participant__site__code",
+                f"{link}__participant__screening_number",
+                f"{link}__visit__sequence",
+                link,
+                "pk",
+            )
+            variables = [Variable("form_record_id", link, str(rel.field.verbose_name), "integer")]
+            variables += _variables(child, options, exclude={link}, date_base=f"{link}__visit__visit_date")
+            name = f"{spec.code}.{rel.name}"
+            result.append(
+                Table(name, spec.code, rows, f"{link}__participant__", f"{link}__visit__", variables)
+            )
+    if options.form_codes is None or "adverse_events" in options.form_codes:
+        events = AdverseEvent.objects.filter(participant__in=in_scope, entered_in_error=False)
+        if options.cutoff is not None:
+            events = events.filter(onset_date__lte=options.cutoff)
+        if options.locked_only:
+            events = scope.is_locked_filter(events, visit=None)
+        events = events.order_by("participant__site__code", "participant__screening_number", "number", "pk")
+        variables = _variables(AdverseEvent, options, date_base="onset_date")
+        result.append(Table("adverse_events", "adverse_events", events, "participant__", None, variables))
+    return result
+
+
+# --- SQL ----------------------------------------------------------------------------------------
+
+
+def _text(expression, f: models.Field | None):
+    """Booleans as true/false; everything else as PostgreSQL writes it (ISO dates, plain decimals)."""
+    if isinstance(f, models.BooleanField):
+        return Case(
+            When(Q(**{f"{expression.name}": True}), then=Value("true")),
+            When(Q(**{f"{expression.name}": False}), then=Value("false")),
+            default=Value(None),
+            output_field=models.CharField(),
+        )
+    return expression
+
+
+def _columns(table: Table, options: ExportOptions) -> list[tuple[str, object]]:
+    """(header, expression) of every wide column, in order."""
+    p, v = table.participant, table.visit
+    shift = options.deidentify and options.date_mode == "shift"
+    study_days = options.deidentify and options.date_mode == "study_day"
+    offset = F(f"{p}date_shift__days")
+    day0 = F(f"{p}infusion_date")
+    columns: list[tuple[str, object]] = [
+        ("study_id", Coalesce(F(f"{p}study_id"), F(f"{p}screening_number"))),
+        ("site", F(f"{p}site__code")),
+        ("visit", F(f"{v}code") if v is not None else Value("", output_field=models.CharField())),
+    ]
+    visit_date = F(f"{v}visit_date") if v is not None else None
+    if not study_days:
+        if visit_date is None:
+            columns.append(("visit_date", Value(None, output_field=models.DateField())))
+        else:
+            columns.append(("visit_date", AddDays(visit_date, offset) if shift else visit_date))
+    study_day = (
+        DaysBetween(visit_date, day0) if visit_date is not None else Value(None, models.IntegerField())
+    )
+    columns += [("study_day", study_day), ("record_id", F("pk"))]
+    for var in table.variables:
+        value = F(var.path)
+        if var.age_at:
+            value = AgeInYear(F(var.age_at), F(var.path))
+        elif var.as_study_day:
+            value = DaysBetween(F(var.path), day0)
+        elif shift and var.type == "date":
+            value = AddDays(F(var.path), offset)
+        elif shift and var.type == "datetime":
+            value = AddDaysToInstant(F(var.path), offset)
+        else:
+            value = _text(value, var.model_field)
+        columns.append((var.name, value))
+        if var.choices:
+            label = Case(
+                *(When(Q(**{var.path: code}), then=Value(text)) for code, text in var.choices.items()),
+                default=Value(""),
+                output_field=models.CharField(),
+            )
+            columns.append((f"{var.name}_label", label))
+    return columns
+
+
+def _wide_sql(table: Table, columns) -> tuple[str, tuple]:
+    """``SELECT`` of the wide columns (aliases c0, c1, …) in the table's order."""
+    aliases = {f"export_c{i}": expression for i, (_, expression) in enumerate(columns)}
+    qs = table.queryset.annotate(**aliases).values_list(*aliases)
+    sql, params = qs.query.sql_with_params()
+    select = ", ".join(f'w."export_c{i}"' for i in range(len(columns)))
+    return f"SELECT {select} FROM ({sql}) w", params
+
+
+def _long_sql(table: Table, columns, wide_sql: str) -> str:
+    """The wide rows unpivoted: one row per non-empty value, with its variable name and label."""
+    index = {name: i for i, (name, _) in enumerate(columns)}
+    keys = ", ".join(
+        f'w."export_c{index[k]}"' for k in ("study_id", "site", "visit", "study_day", "record_id")
+    )
+    values = []
+    for var in table.variables:
+        i = index[var.name]
+        label = f'w."export_c{index[var.name + "_label"]}"::text' if var.choices else "NULL::text"
+        values.append(f'({_quote(var.name)}, w."export_c{i}"::text, {label})')
+    if not values:
+        return ""
+    return (
+        f"SELECT {keys}, v.variable, v.value, COALESCE(v.label, '') FROM ({wide_sql}) w "
+        f"CROSS JOIN LATERAL (VALUES {', '.join(values)}) AS v(variable, value, label) "
+        f"WHERE v.value IS NOT NULL AND v.value <> ''"
+    )
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _header(columns) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(columns)
+    return buffer.getvalue().encode("utf-8")
+
+
+def copy_to(path: Path, header: list[str], sql: str, params=()) -> int:
+    """``COPY (sql) TO STDOUT`` as CSV into ``path`` after ``header``; the number of rows."""
+    with path.open("wb") as out, connection.cursor() as cursor:
+        out.write(_header(header))
+        if not sql:
+            return 0
+        # The psycopg cursor itself: Django's debug wrapper passes no parameters to copy().
+        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params or None) as copy:
+            for block in copy:
+                out.write(block)
+        return cursor.cursor.rowcount
+
+
+def write_table(table: Table, options: ExportOptions, directory: Path) -> dict[str, int]:
+    """Write ``<name>_wide.csv`` and ``<name>_long.csv``; row counts per file."""
+    columns = _columns(table, options)
+    wide_sql, params = _wide_sql(table, columns)
+    wide_path, long_path = directory / f"{table.name}_wide.csv", directory / f"{table.name}_long.csv"
+    return {
+        wide_path.name: copy_to(wide_path, [name for name, _ in columns], wide_sql, params),
+        long_path.name: copy_to(long_path, LONG_COLUMNS, _long_sql(table, columns, wide_sql), params),
+    }
+
+
+def write_dictionary(all_tables: list[Table], directory: Path) -> dict[str, int]:
+    path = directory / "data_dictionary.csv"
+    rows = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(DICTIONARY_COLUMNS)
+        for table in all_tables:
+            for v in table.variables:
+                codes = "; ".join(f"{k}={label}" for k, label in v.choices.items())
+                derived = "yes" if v.derived else ""
+                writer.writerow(
+                    [table.name, table.form, v.name, v.label, v.type, v.unit, codes, derived, v.rule_version]
+                )
+                rows += 1
+    return {path.name: rows}
+
+
+def write_csv(
+    *, study, options: ExportOptions, directory: Path, progress: Callable[[float], None] | None = None
+) -> dict[str, int]:
+    """Write every CSV table and the data dictionary into ``directory``; row counts per file name."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if options.deidentify and options.date_mode == "shift":
+        deid.ensure_date_shifts(scope.participant_scope(study, options).values("pk"))
+    counts: dict[str, int] = {}
+    with translation.override("en"):
+        all_tables = tables(study, options)
+        for index, table in enumerate(all_tables):
+            counts.update(write_table(table, options, directory))
+            if progress:
+                progress((index + 1) / len(all_tables))
+        counts.update(write_dictionary(all_tables, directory))
+    return counts

@@ -1,0 +1,102 @@
+"""Export jobs, their downloads, and the stored per-participant date offsets of de-identification."""
+
+import pghistory
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+@pghistory.track(pghistory.InsertEvent("created"), pghistory.UpdateEvent("updated"))
+class ExportJob(models.Model):
+    """One export: who asked, with which options, how far it got, and what it produced.
+
+    ``files`` lists every file of the zip as ``{"name", "rows", "bytes", "sha256"}``: the manifest
+    inside the zip repeats it, so a copy of the zip can be checked against this record.
+    """
+
+    study = models.ForeignKey("trials.Study", models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    # Scheduled exports from the command line run as the system; the command's --user names a person.
+    requested_via = models.CharField(_("requested via"), max_length=10, default="web")
+    requested_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    options = models.JSONField(_("options"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    files = models.JSONField(_("files"), default=list)
+    zip_path = models.CharField(_("zip file"), max_length=500, blank=True)
+    zip_sha256 = models.CharField(_("SHA-256 of the zip"), max_length=64, blank=True)
+    zip_bytes = models.PositiveBigIntegerField(_("size (bytes)"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        triggers = [pgtrigger.Protect(name="export_job_no_delete", operation=pgtrigger.Delete)]
+        # Granted per user in the admin: identifiable exports beyond the roles that hold them.
+        permissions = [("export_identifiable", _("Can export identifiable data"))]
+
+    def __str__(self):
+        return f"export {self.pk} ({self.get_status_display()})"
+
+    @property
+    def deidentified(self) -> bool:
+        return bool(self.options.get("deidentify"))
+
+    @property
+    def total_rows(self) -> int:
+        return sum(f.get("rows", 0) for f in self.files)
+
+
+class ExportDownload(models.Model):
+    """Every download of an export's zip; append-only at the database."""
+
+    job = models.ForeignKey(ExportJob, models.PROTECT, related_name="downloads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("time (UTC)"), auto_now_add=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        triggers = [
+            pgtrigger.Protect(
+                name="export_download_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.user} export {self.job_id}"
+
+
+@pghistory.track(pghistory.InsertEvent("created"))
+class DateShift(models.Model):
+    """The random number of days a participant's dates move in de-identified exports; never changes."""
+
+    participant = models.OneToOneField("trials.Participant", models.PROTECT, related_name="date_shift")
+    days = models.SmallIntegerField(_("offset (days)"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        triggers = [
+            pgtrigger.Protect(name="date_shift_immutable", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self):
+        return f"{self.participant_id}: {self.days:+d} d"

@@ -1,0 +1,944 @@
+"""CDISC ODM 1.3.2: the study's metadata and its clinical data with audit records and signatures.
+
+One snapshot file (``FileType="Snapshot"``, ``Granularity="All"``):
+
+- ``Study``: measurement units, one ``MetaDataVersion`` built from the protocol (visits as
+  ``StudyEventDef``) and the form registry (``crfs.registry.FORMS``: each model's fields give
+  ``ItemDef`` with its data type, ``CodeList`` from the choices, ``RangeCheck`` from the min/max
+  validators, ``MeasurementUnitRef`` from the unit in the label);
+- ``AdminData``: users (name only, no contact details), one ``Location`` per site, one
+  ``SignatureDef`` per signature meaning;
+- ``ClinicalData``: one ``SubjectData`` per participant (``SubjectKey`` = study id, never initials)
+  with its site, visits, forms, item groups (child tables and lab results are repeating groups)
+  and items. Every ``ItemData`` carries the ``AuditRecord`` of the change that gave it its current
+  value (user, site, time stamp, reason for change, from the pghistory events), every ``FormData``
+  the record's latest change; visit and casebook ``Signature`` elements come from ``signatures``.
+
+Queries and source data verification are not ODM concepts: they are written in the vendor extension
+namespace ``EDC_NS`` at the end of each ``SubjectData``, the one place the ODM extension mechanism
+offers (the empty ``SubjectDataElementExtension`` group of ``ODM1-3-2-foundation.xsd``; the schema
+has no ``##other`` wildcards). As the ODM specification requires, removing the extension elements
+leaves a document valid against the unmodified ODM 1.3.2 schema; ``extension_schema()`` gives the
+ODM schema redefined with the extension, which validates the file as written.
+
+The file is written incrementally (``lxml.etree.xmlfile``): one participant's subtree is in memory
+at a time, and records are read per batch of participants.
+"""
+
+import hashlib
+import json
+import re
+from collections import defaultdict, namedtuple
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone, translation
+from lxml import etree
+
+from trials.models import Participant, VisitDefinition
+from visits.models import Visit
+
+from . import deid, scope
+
+ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
+EDC_NS = "urn:udcar-edc:odm-extension:1"
+NSMAP = {None: ODM_NS, "edc": EDC_NS}
+SOURCE_SYSTEM = "UDCAR EDC"
+BATCH = 500  # participants whose records are read together
+
+# Columns every clinical record has that are bookkeeping, not collected data.
+BOOKKEEPING = {
+    "id",
+    "participant",
+    "visit",
+    "version",
+    "created_at",
+    "updated_at",
+    "entered_in_error",
+    "entered_in_error_reason",
+    "status",
+    "completed_at",
+    "completed_by",
+    "form",
+    "panel",
+}
+# Repeating child tables of a form that are not declared in ``child_sets`` (lab results).
+EXTRA_CHILDREN = {"labs": ("results",)}
+SYSTEM_USER = "USR.SYSTEM"
+_UNIT = re.compile(r"\(([^()]+)\)\s*$")
+_UNIT_WORDS = {"kg", "cm", "mm", "s", "mg", "g", "mL", "days", "years", "L"}
+
+
+def Q(tag: str) -> str:  # noqa: N802 - reads like the element name it builds
+    return f"{{{ODM_NS}}}{tag}"
+
+
+def E(tag: str) -> str:  # noqa: N802
+    return f"{{{EDC_NS}}}{tag}"
+
+
+def oid_part(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", str(value)).strip("_").upper() or "X"
+
+
+# --- Metadata --------------------------------------------------------------------------------------
+
+
+def unit_of(field) -> str | None:
+    """The unit written in a field's (English) label, e.g. "weight (kg)" → "kg"."""
+    match = _UNIT.search(str(field.verbose_name))
+    if not match:
+        return None
+    text = match.group(1).strip()
+    if text in _UNIT_WORDS or (any(c in text for c in "/%°²⁹") and not re.search(r"\d\s*[–-]\s*\d", text)):
+        return text
+    return None
+
+
+def unit_oid(unit: str) -> str:
+    """A readable OID, made unique by a short hash ("10^9/L" and "×10⁹/L" read alike)."""
+    readable = oid_part(unit.replace("%", "PCT").replace("°", "DEG").replace("/", "_PER_"))
+    return f"MU.{readable}.{hashlib.sha1(unit.encode()).hexdigest()[:6].upper()}"
+
+
+def child_sets(spec) -> list[tuple[str, type[models.Model]]]:
+    """(relation name, row model) of each repeating child table of ``spec``'s form."""
+    names = tuple(getattr(spec.model, "child_sets", ())) + EXTRA_CHILDREN.get(spec.code, ())
+    return [(name, spec.model._meta.get_field(name).related_model) for name in names]
+
+
+@lru_cache(maxsize=256)
+def item_fields(model, options) -> list[models.Field]:
+    """The collected fields of ``model`` that the export holds (de-identification drops some)."""
+    dropped = deid.dropped_fields(model) if options.deidentify else set()
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if f.name not in BOOKKEEPING
+        and not f.is_relation
+        and f.name not in dropped
+        # Stored calculator results may hold dates and entered values that de-identification
+        # cannot reach inside the JSON; the fields they were derived from are exported.
+        and not (options.deidentify and isinstance(f, models.JSONField))
+    ]
+
+
+def as_study_day(field, options) -> bool:
+    """In a de-identified "study day" export, dates are replaced by the study day."""
+    return options.deidentify and options.date_mode == "study_day" and isinstance(field, models.DateField)
+
+
+def data_type(field, options) -> tuple[str, dict]:
+    """ODM DataType and the Length/SignificantDigits attributes of ``field``."""
+    if as_study_day(field, options):
+        return "integer", {}
+    if isinstance(field, models.BooleanField):
+        return "boolean", {}
+    if isinstance(field, models.DateTimeField):
+        return "datetime", {}
+    if isinstance(field, models.DateField):
+        return "date", {}
+    if isinstance(field, models.TimeField):
+        return "time", {}
+    if isinstance(field, models.DecimalField):
+        return "float", {"Length": str(field.max_digits), "SignificantDigits": str(field.decimal_places)}
+    if isinstance(field, (models.IntegerField, models.AutoField)):
+        return "integer", {}
+    if isinstance(field, models.CharField) and field.max_length:
+        return "text", {"Length": str(field.max_length)}
+    return "text", {}
+
+
+def item_oid(form_code: str, field_name: str, group: str | None = None) -> str:
+    parts = [form_code] + ([group] if group else []) + [field_name]
+    return "IT." + ".".join(oid_part(p) for p in parts)
+
+
+def group_oid(form_code: str, group: str | None = None) -> str:
+    return "IG." + ".".join(oid_part(p) for p in ([form_code] + ([group] if group else [])))
+
+
+def form_oid(form_code: str) -> str:
+    return "F." + oid_part(form_code)
+
+
+def codelist_oid(model, field) -> str:
+    return f"CL.{oid_part(model._meta.label)}.{oid_part(field.name)}"
+
+
+def event_oid(code: str | None) -> str:
+    return "SE." + oid_part(code) if code else "SE.UNSCHEDULED"
+
+
+def _text(parent, tag, text, **attrib):
+    element = etree.SubElement(parent, Q(tag), attrib)
+    translated = etree.SubElement(
+        element, Q("TranslatedText"), {"{http://www.w3.org/XML/1998/namespace}lang": "en"}
+    )
+    translated.text = str(text)
+    return element
+
+
+def _item_def(parent, oid, model, field, options, codelists, units):
+    dtype, extra = data_type(field, options)
+    label = str(field.verbose_name)
+    if as_study_day(field, options):
+        label += " (study day)"
+    item = etree.SubElement(
+        parent, Q("ItemDef"), {"OID": oid, "Name": field.name, "DataType": dtype, **extra}
+    )
+    _text(item, "Question", label)
+    unit = unit_of(field)
+    if unit:
+        units.add(unit)
+        etree.SubElement(item, Q("MeasurementUnitRef"), {"MeasurementUnitOID": unit_oid(unit)})
+    for validator in field.validators:
+        comparator = {MinValueValidator: "GE", MaxValueValidator: "LE"}.get(type(validator))
+        if comparator:
+            check = etree.SubElement(item, Q("RangeCheck"), {"Comparator": comparator, "SoftHard": "Hard"})
+            etree.SubElement(check, Q("CheckValue")).text = str(validator.limit_value)
+    if field.choices and not as_study_day(field, options):
+        cl_oid = codelist_oid(model, field)
+        etree.SubElement(item, Q("CodeListRef"), {"CodeListOID": cl_oid})
+        codelists[cl_oid] = (field, "integer" if dtype == "integer" else "text")
+
+
+def _codelist(parent, oid, field, dtype):
+    codelist = etree.SubElement(parent, Q("CodeList"), {"OID": oid, "Name": field.name, "DataType": dtype})
+    for value, label in field.choices:
+        item = etree.SubElement(codelist, Q("CodeListItem"), {"CodedValue": str(value)})
+        _text(item, "Decode", label)
+
+
+def visit_definitions(study) -> list[VisitDefinition]:
+    """One definition per visit code over the study's protocol versions, the latest version winning."""
+    by_code = {}
+    for definition in VisitDefinition.objects.filter(protocol_version__study=study).order_by(
+        "protocol_version__number", "order"
+    ):
+        by_code[definition.code] = definition
+    return sorted(by_code.values(), key=lambda d: (d.target_day, d.order))
+
+
+def mdv_oid(study) -> str:
+    protocol = study.current_protocol
+    return f"MDV.{protocol.number if protocol else 1}"
+
+
+def study_oid(study) -> str:
+    return "ST." + oid_part(study.code)
+
+
+def study_element(study, options, specs) -> etree._Element:
+    """The ``Study`` element: global variables, measurement units and the metadata version."""
+    protocol = study.current_protocol
+    root = etree.Element(Q("Study"), {"OID": study_oid(study)}, nsmap=NSMAP)
+    variables = etree.SubElement(root, Q("GlobalVariables"))
+    etree.SubElement(variables, Q("StudyName")).text = study.code
+    etree.SubElement(variables, Q("StudyDescription")).text = study.title
+    etree.SubElement(variables, Q("ProtocolName")).text = f"{study.code} ({study.nct_id})"
+    basic = etree.SubElement(root, Q("BasicDefinitions"))
+    mdv = etree.SubElement(
+        root,
+        Q("MetaDataVersion"),
+        {"OID": mdv_oid(study), "Name": f"Protocol {protocol.label if protocol else ''}".strip()},
+    )
+    codes = [spec.code for spec in specs]
+    definitions = visit_definitions(study)
+    protocol_el = etree.SubElement(mdv, Q("Protocol"))
+    for order, definition in enumerate(definitions, start=1):
+        etree.SubElement(
+            protocol_el,
+            Q("StudyEventRef"),
+            {
+                "StudyEventOID": event_oid(definition.code),
+                "OrderNumber": str(order),
+                "Mandatory": "No" if definition.optional else "Yes",
+            },
+        )
+    etree.SubElement(
+        protocol_el,
+        Q("StudyEventRef"),
+        {"StudyEventOID": event_oid(None), "OrderNumber": str(len(definitions) + 1), "Mandatory": "No"},
+    )
+    for definition in definitions:
+        event = etree.SubElement(
+            mdv,
+            Q("StudyEventDef"),
+            {
+                "OID": event_oid(definition.code),
+                "Name": definition.name,
+                "Repeating": "No",
+                "Type": "Scheduled",
+            },
+        )
+        _text(event, "Description", f"Study day {definition.target_day}")
+        forms = [code for code in definition.forms if code in codes]
+        for order, code in enumerate(forms, start=1):
+            etree.SubElement(
+                event, Q("FormRef"), {"FormOID": form_oid(code), "OrderNumber": str(order), "Mandatory": "No"}
+            )
+    unscheduled = etree.SubElement(
+        mdv,
+        Q("StudyEventDef"),
+        {"OID": event_oid(None), "Name": "Unscheduled visit", "Repeating": "Yes", "Type": "Unscheduled"},
+    )
+    for order, code in enumerate(codes, start=1):
+        etree.SubElement(
+            unscheduled,
+            Q("FormRef"),
+            {"FormOID": form_oid(code), "OrderNumber": str(order), "Mandatory": "No"},
+        )
+    for spec in specs:
+        form = etree.SubElement(
+            mdv,
+            Q("FormDef"),
+            {
+                "OID": form_oid(spec.code),
+                "Name": str(spec.title),
+                "Repeating": "Yes" if spec.repeating else "No",
+            },
+        )
+        etree.SubElement(form, Q("ItemGroupRef"), {"ItemGroupOID": group_oid(spec.code), "Mandatory": "Yes"})
+        for name, _model in child_sets(spec):
+            etree.SubElement(
+                form, Q("ItemGroupRef"), {"ItemGroupOID": group_oid(spec.code, name), "Mandatory": "No"}
+            )
+    item_defs, codelists, units = [], {}, set()
+    for spec in specs:
+        groups = [(None, spec.model)] + child_sets(spec)
+        for name, model in groups:
+            group = etree.SubElement(
+                mdv,
+                Q("ItemGroupDef"),
+                {
+                    "OID": group_oid(spec.code, name),
+                    "Name": str(model._meta.verbose_name),
+                    "Repeating": "Yes" if name else "No",
+                },
+            )
+            for order, field in enumerate(item_fields(model, options), start=1):
+                oid = item_oid(spec.code, field.name, name)
+                etree.SubElement(
+                    group, Q("ItemRef"), {"ItemOID": oid, "OrderNumber": str(order), "Mandatory": "No"}
+                )
+                item_defs.append((oid, model, field))
+    for oid, model, field in item_defs:
+        _item_def(mdv, oid, model, field, options, codelists, units)
+    for oid, (field, dtype) in codelists.items():
+        _codelist(mdv, oid, field, dtype)
+    for unit in sorted(units):
+        measurement = etree.SubElement(basic, Q("MeasurementUnit"), {"OID": unit_oid(unit), "Name": unit})
+        _text(measurement, "Symbol", unit)
+    # Units of laboratory results are per row: declare every one the analyte table accepts.
+    if "labs" in codes:
+        from labs.analytes import ANALYTES
+
+        for unit in sorted({u for a in ANALYTES for u in a.units} - units):
+            measurement = etree.SubElement(basic, Q("MeasurementUnit"), {"OID": unit_oid(unit), "Name": unit})
+            _text(measurement, "Symbol", unit)
+    if not len(basic):
+        root.remove(basic)
+    return root
+
+
+def signature_meanings() -> list[tuple[str, str]]:
+    if not apps.is_installed("signatures"):
+        return []
+    from signatures.models import Meaning
+
+    return [(str(value), str(label)) for value, label in Meaning.choices]
+
+
+def admin_data_element(study) -> etree._Element:
+    """Users (full name only), sites as locations and the signature definitions."""
+    admin = etree.Element(Q("AdminData"), {"StudyOID": study_oid(study)}, nsmap=NSMAP)
+    system = etree.SubElement(admin, Q("User"), {"OID": SYSTEM_USER, "UserType": "Other"})
+    etree.SubElement(system, Q("FullName")).text = "system"
+    for user in get_user_model().objects.order_by("pk").iterator():
+        element = etree.SubElement(admin, Q("User"), {"OID": f"USR.{user.pk}"})
+        etree.SubElement(element, Q("LoginName")).text = user.get_username()
+        etree.SubElement(element, Q("FullName")).text = user.get_full_name() or user.get_username()
+    protocol = study.current_protocol
+    effective = (protocol.loaded_at.date() if protocol else timezone.now().date()).isoformat()
+    for site in study.sites.order_by("code"):
+        location = etree.SubElement(
+            admin, Q("Location"), {"OID": location_oid(site.code), "Name": site.name, "LocationType": "Site"}
+        )
+        etree.SubElement(
+            location,
+            Q("MetaDataVersionRef"),
+            {"StudyOID": study_oid(study), "MetaDataVersionOID": mdv_oid(study), "EffectiveDate": effective},
+        )
+    for value, label in signature_meanings():
+        definition = etree.SubElement(
+            admin, Q("SignatureDef"), {"OID": signature_def_oid(value), "Methodology": "Electronic"}
+        )
+        etree.SubElement(definition, Q("Meaning")).text = label
+        etree.SubElement(
+            definition, Q("LegalReason")
+        ).text = (
+            "Electronic signature under 21 CFR Part 11 (11.50, 11.70): the signer re-entered the password."
+        )
+    return admin
+
+
+def location_oid(site_code: str) -> str:
+    return "LOC." + oid_part(site_code)
+
+
+def signature_def_oid(meaning: str) -> str:
+    return "SD." + oid_part(meaning)
+
+
+# --- Values ----------------------------------------------------------------------------------------
+
+
+def utc_stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+class Dates:
+    """Dates of one participant as the export shows them: real, shifted, or as study days."""
+
+    def __init__(self, participant, options, shift_days: int | None):
+        self.participant = participant
+        self.options = options
+        self.days = shift_days
+
+    @property
+    def shifting(self) -> bool:
+        return self.options.deidentify
+
+    def moment(self, value: datetime) -> datetime:
+        """A time stamp (audit, signature): shifted by the participant's offset when de-identified."""
+        return deid.shift(self.participant.pk, value, self.days) if self.shifting else value
+
+    def value(self, field, value):
+        if value is None:
+            return None
+        if as_study_day(field, self.options):
+            day = value.date() if isinstance(value, datetime) else value
+            return self.participant.study_day(day)
+        if self.shifting and isinstance(value, (date, datetime)):
+            return deid.shift(self.participant.pk, value, self.days)
+        return value
+
+
+def format_value(value) -> str | None:
+    """The ODM text of a stored value; None for "no data"."""
+    if value is None or value == "" or value == [] or value == {}:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return utc_stamp(value)
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        text = format(value.normalize(), "f")
+        return text
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value)
+
+
+class Change:
+    """Who changed a value, when and why (one pghistory event)."""
+
+    __slots__ = ("at", "user_oid", "reason")
+
+    def __init__(self, at, user_oid, reason):
+        self.at, self.user_oid, self.reason = at, user_oid, reason
+
+
+def _change(event: dict) -> Change:
+    context = event.get("pgh_context__metadata") or {}
+    user = context.get("user")
+    return Change(
+        event["pgh_created_at"], f"USR.{user}" if user else SYSTEM_USER, context.get("reason") or ""
+    )
+
+
+def last_changes(model, pks, fields) -> dict[int, tuple[Change, dict[str, Change]]]:
+    """For each record: its latest change, and per field the change that gave the current value."""
+    event_model = getattr(model, "pgh_event_model", None)
+    if event_model is None or not pks:
+        return {}
+    attnames = [f.attname for f in fields]
+    rows = (
+        event_model.objects.filter(pgh_obj_id__in=pks)
+        .order_by("pgh_obj_id", "pgh_created_at", "pgh_id")
+        .values("pgh_obj_id", "pgh_created_at", "pgh_context__metadata", *attnames)
+    )
+    result = {}
+    previous = None
+    for event in rows.iterator(chunk_size=2000):
+        pk = event["pgh_obj_id"]
+        change = _change(event)
+        if previous is None or previous["pgh_obj_id"] != pk:
+            per_field = {a: change for a in attnames if event[a] not in (None, "", [], {})}
+        else:
+            per_field = result[pk][1]
+            for a in attnames:
+                if event[a] != previous[a]:
+                    per_field[a] = change
+        result[pk] = (change, per_field)
+        previous = event
+    return result
+
+
+def _audit(parent, change: Change, site_code: str, dates: Dates):
+    record = etree.SubElement(parent, Q("AuditRecord"))
+    etree.SubElement(record, Q("UserRef"), {"UserOID": change.user_oid})
+    etree.SubElement(record, Q("LocationRef"), {"LocationOID": location_oid(site_code)})
+    etree.SubElement(record, Q("DateTimeStamp")).text = utc_stamp(dates.moment(change.at))
+    if change.reason and not dates.options.deidentify:  # a reason is free text
+        etree.SubElement(record, Q("ReasonForChange")).text = change.reason
+
+
+def _signature(parent, signature, site_code: str, dates: Dates):
+    element = etree.SubElement(parent, Q("Signature"))
+    etree.SubElement(element, Q("UserRef"), {"UserOID": f"USR.{signature.signer_id}"})
+    etree.SubElement(element, Q("LocationRef"), {"LocationOID": location_oid(site_code)})
+    etree.SubElement(element, Q("SignatureRef"), {"SignatureOID": signature_def_oid(signature.meaning)})
+    etree.SubElement(element, Q("DateTimeStamp")).text = utc_stamp(dates.moment(signature.signed_at))
+
+
+class FormRecord:
+    """One stored form of a visit with its child rows and audit changes, ready to write."""
+
+    __slots__ = ("spec", "record", "children", "changes")
+
+    def __init__(self, spec, record, children, changes):
+        self.spec, self.record, self.children, self.changes = spec, record, children, changes
+
+
+def _batch(study, options, specs, participant_ids) -> dict[int, list[FormRecord]]:
+    """The forms of a batch of participants in scope, by visit id."""
+    by_visit = defaultdict(list)
+    for spec in specs:
+        records = list(scope.records(spec, options, study).filter(participant_id__in=participant_ids))
+        if not records:
+            continue
+        pks = [r.pk for r in records]
+        changes = last_changes(spec.model, pks, item_fields(spec.model, options))
+        children = defaultdict(lambda: defaultdict(list))
+        for name, row_model in child_sets(spec):
+            relation = spec.model._meta.get_field(name)
+            rows = row_model.objects.filter(**{f"{relation.field.name}_id__in": pks})
+            if any(f.name == "entered_in_error" for f in row_model._meta.concrete_fields):
+                rows = rows.filter(entered_in_error=False)
+            rows = list(rows.order_by("pk"))
+            row_changes = last_changes(row_model, [r.pk for r in rows], item_fields(row_model, options))
+            for row in rows:
+                children[getattr(row, relation.field.attname)][name].append((row, row_changes.get(row.pk)))
+        for record in records:
+            by_visit[record.visit_id].append(
+                FormRecord(spec, record, children[record.pk], changes.get(record.pk))
+            )
+    return by_visit
+
+
+def _items(parent, form_code, group, instance, changes, options, dates, site_code) -> int:
+    count = 0
+    per_field = changes[1] if changes else {}
+    for field in item_fields(type(instance), options):
+        text = format_value(dates.value(field, getattr(instance, field.attname)))
+        if text is None:
+            continue
+        item = etree.SubElement(
+            parent, Q("ItemData"), {"ItemOID": item_oid(form_code, field.name, group), "Value": text}
+        )
+        change = per_field.get(field.attname)
+        if change:
+            _audit(item, change, site_code, dates)
+        unit = getattr(instance, "unit", "") if field.name in ("value", "lln", "uln") else ""
+        if field.name == "standard_value":
+            unit = getattr(instance, "standard_unit", "")
+        if unit:
+            etree.SubElement(item, Q("MeasurementUnitRef"), {"MeasurementUnitOID": unit_oid(unit)})
+        count += 1
+    return count
+
+
+def _extension(subject, participant, queries, verifications, options, dates, form_keys):
+    """Queries and source data verification of one participant, in the vendor namespace."""
+    if queries:
+        container = etree.SubElement(subject, E("Queries"))
+        for query in queries:
+            location = form_keys.get((query.content_type_id, query.object_id), {})
+            attrib = {
+                "ID": f"Q.{query.pk}",
+                **location,
+                "Field": query.field_name,
+                "Type": query.query_type,
+                "Status": query.status,
+                "Priority": query.priority,
+                "OpenedAt": utc_stamp(dates.moment(query.opened_at)),
+                "OpenedBy": f"USR.{query.opened_by_id}" if query.opened_by_id else SYSTEM_USER,
+            }
+            if query.check_id:
+                attrib["Check"] = query.check_id
+            if query.closed_at:
+                attrib["ClosedAt"] = utc_stamp(dates.moment(query.closed_at))
+            element = etree.SubElement(container, E("Query"), attrib)
+            if not options.deidentify:  # query texts and answers are free text
+                etree.SubElement(element, E("Text")).text = query.text
+            for message in query.messages.all():
+                message_el = etree.SubElement(
+                    element,
+                    E("Message"),
+                    {
+                        "Action": message.action,
+                        "DateTimeStamp": utc_stamp(dates.moment(message.created_at)),
+                        "UserOID": f"USR.{message.author_id}",
+                    },
+                )
+                if not options.deidentify:
+                    message_el.text = message.text
+    if verifications:
+        container = etree.SubElement(subject, E("SourceVerifications"))
+        for verification in verifications:
+            location = form_keys.get((verification.content_type_id, verification.object_id), {})
+            attrib = {
+                "ID": f"SDV.{verification.pk}",
+                **location,
+                "RecordVersion": str(verification.record_version),
+                "VerifiedAt": utc_stamp(dates.moment(verification.verified_at)),
+                "VerifiedBy": f"USR.{verification.verified_by_id}",
+            }
+            if verification.field_name:  # empty: the whole form was verified
+                attrib["Field"] = verification.field_name
+            if verification.cleared_at:
+                attrib["ClearedAt"] = utc_stamp(dates.moment(verification.cleared_at))
+                if verification.cleared_by_id:
+                    attrib["ClearedBy"] = f"USR.{verification.cleared_by_id}"
+            etree.SubElement(container, E("SourceVerification"), attrib)
+
+
+def _forms_with_records(study, options, specs) -> set:
+    """Codes of the ``specs`` with at least one record in scope (the others are not read per batch)."""
+    return {spec.code for spec in specs if scope.records(spec, options, study).order_by().exists()}
+
+
+# The visit columns ``subject_element`` reads.
+VisitRow = namedtuple(
+    "VisitRow", ("pk", "participant_id", "definition_id", "unscheduled", "code", "sequence")
+)
+
+
+def _visits(participant_ids, forms_by_visit, signatures) -> dict[int, list[VisitRow]]:
+    """The visits of a batch that hold forms or signatures (the only ones written), in order, by
+    participant id."""
+    wanted = {pk for pk in forms_by_visit if pk is not None}
+    wanted.update(s.visit_id for group in signatures.values() for s in group if s.visit_id is not None)
+    visits = defaultdict(list)
+    if not wanted:
+        return visits
+    rows = (
+        Visit.objects.filter(participant_id__in=participant_ids, pk__in=wanted)
+        .order_by("participant_id", "sequence")
+        .values_list(*VisitRow._fields)
+    )
+    for row in rows:
+        visit = VisitRow(*row)
+        visits[visit.participant_id].append(visit)
+    return visits
+
+
+def _source_verification_model():
+    try:
+        return apps.get_model("monitoring", "SourceVerification")
+    except LookupError:
+        return None
+
+
+def _by_participant(queryset, participant_ids):
+    grouped = defaultdict(list)
+    for obj in queryset.filter(participant_id__in=participant_ids):
+        grouped[obj.participant_id].append(obj)
+    return grouped
+
+
+def subject_key(participant, options) -> str:
+    """The study id; a participant without one (screening) is keyed by the screening number, or in a
+    de-identified export (where screening numbers are left out) by an export-only number."""
+    if participant.study_id or not options.deidentify:
+        return participant.label
+    return f"NOT-ENROLLED-{participant.pk}"
+
+
+def subject_element(participant, visits, forms_by_visit, signatures, extension, options, dates) -> tuple:
+    """One ``SubjectData`` and its number of ``ItemData``."""
+    site_code = participant.site.code
+    subject = etree.Element(Q("SubjectData"), {"SubjectKey": subject_key(participant, options)}, nsmap=NSMAP)
+    if participant.pk in extension["participant_changes"]:
+        _audit(subject, extension["participant_changes"][participant.pk][0], site_code, dates)
+    casebook = [s for s in signatures if s.visit_id is None]
+    if casebook:
+        _signature(subject, casebook[-1], site_code, dates)
+    etree.SubElement(subject, Q("SiteRef"), {"LocationOID": location_oid(site_code)})
+    count = 0
+    form_keys = {}
+    for visit in visits:
+        forms = forms_by_visit.get(visit.pk, [])
+        visit_signatures = [s for s in signatures if s.visit_id == visit.pk]
+        if not forms and not visit_signatures:
+            continue
+        scheduled = visit.definition_id is not None and not visit.unscheduled
+        attrib = {"StudyEventOID": event_oid(visit.code if scheduled else None)}
+        if not scheduled:
+            attrib["StudyEventRepeatKey"] = str(visit.sequence)
+        event = etree.SubElement(subject, Q("StudyEventData"), attrib)
+        if visit_signatures:
+            _signature(event, visit_signatures[-1], site_code, dates)
+        for form in forms:
+            code = form.spec.code
+            form_attrib = {"FormOID": form_oid(code)}
+            if form.spec.repeating:
+                form_attrib["FormRepeatKey"] = str(form.record.pk)
+            form_keys[(extension["content_types"][form.spec.model], form.record.pk)] = {
+                "StudyEventOID": attrib["StudyEventOID"],
+                **(
+                    {"StudyEventRepeatKey": attrib["StudyEventRepeatKey"]}
+                    if "StudyEventRepeatKey" in attrib
+                    else {}
+                ),
+                **form_attrib,
+            }
+            form_el = etree.SubElement(event, Q("FormData"), form_attrib)
+            if form.changes:
+                _audit(form_el, form.changes[0], site_code, dates)
+            group = etree.SubElement(form_el, Q("ItemGroupData"), {"ItemGroupOID": group_oid(code)})
+            count += _items(group, code, None, form.record, form.changes, options, dates, site_code)
+            for name, rows in form.children.items():
+                for key, (row, row_changes) in enumerate(rows, start=1):
+                    row_model = type(row)
+                    form_keys[(extension["content_types"].get(row_model), row.pk)] = form_keys[
+                        (extension["content_types"][form.spec.model], form.record.pk)
+                    ]
+                    row_group = etree.SubElement(
+                        form_el,
+                        Q("ItemGroupData"),
+                        {"ItemGroupOID": group_oid(code, name), "ItemGroupRepeatKey": str(key)},
+                    )
+                    count += _items(row_group, code, name, row, row_changes, options, dates, site_code)
+    _extension(
+        subject,
+        participant,
+        extension["queries"].get(participant.pk, []),
+        extension["verifications"].get(participant.pk, []),
+        options,
+        dates,
+        form_keys,
+    )
+    return subject, count
+
+
+def write_odm(*, study, options, path: Path) -> dict[str, int]:
+    """Write the ODM 1.3.2 file of ``study`` within ``options`` to ``path``; {file name: ItemData count}."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from monitoring.models import Query
+
+    specs = scope.form_specs(options)
+    verification_model = _source_verification_model()
+    signature_model = apps.get_model("signatures", "Signature") if apps.is_installed("signatures") else None
+    content_types = {}
+    for spec in specs:
+        content_types[spec.model] = ContentType.objects.get_for_model(spec.model).pk
+        for _name, row_model in child_sets(spec):
+            content_types[row_model] = ContentType.objects.get_for_model(row_model).pk
+    items = 0
+    now = timezone.now()
+    with translation.override("en"), etree.xmlfile(str(path), encoding="utf-8") as xf:
+        xf.write_declaration()
+        root_attrib = {
+            "FileType": "Snapshot",
+            "Granularity": "All",
+            "FileOID": f"UDCAR-EDC.{oid_part(study.code)}.{now:%Y%m%dT%H%M%S}",
+            "CreationDateTime": utc_stamp(now),
+            "ODMVersion": "1.3.2",
+            "Originator": SOURCE_SYSTEM,
+            "SourceSystem": SOURCE_SYSTEM,
+        }
+        if options.cutoff:
+            root_attrib["Description"] = f"Records of visits on or before {options.cutoff.isoformat()}"
+        with xf.element(Q("ODM"), root_attrib, nsmap=NSMAP):
+            xf.write(study_element(study, options, specs))
+            xf.write(admin_data_element(study))
+            with xf.element(
+                Q("ClinicalData"), {"StudyOID": study_oid(study), "MetaDataVersionOID": mdv_oid(study)}
+            ):
+                ids = list(scope.participants(study, options).values_list("pk", flat=True))
+                present = _forms_with_records(study, options, specs)
+                for start in range(0, len(ids), BATCH):
+                    batch_ids = ids[start : start + BATCH]
+                    if options.deidentify:
+                        deid.ensure_date_shifts(batch_ids)
+                    shifts = (
+                        dict(
+                            apps.get_model("exports", "DateShift")
+                            .objects.filter(participant_id__in=batch_ids)
+                            .values_list("participant_id", "days")
+                        )
+                        if options.deidentify
+                        else {}
+                    )
+                    participants = Participant.objects.filter(pk__in=batch_ids).select_related("site")
+                    order = {pk: i for i, pk in enumerate(batch_ids)}
+                    participants = sorted(participants, key=lambda p: order[p.pk])
+                    forms_by_visit = _batch(
+                        study, options, [s for s in specs if s.code in present], batch_ids
+                    )
+                    signatures = defaultdict(list)
+                    if signature_model is not None:
+                        for signature in signature_model.objects.filter(
+                            participant_id__in=batch_ids, status="valid"
+                        ).order_by("signed_at", "pk"):
+                            signatures[signature.participant_id].append(signature)
+                    visits = _visits(batch_ids, forms_by_visit, signatures)
+                    extension = {
+                        "content_types": content_types,
+                        "queries": _by_participant(
+                            Query.objects.exclude(status="draft")
+                            .prefetch_related("messages")
+                            .order_by("opened_at", "pk"),
+                            batch_ids,
+                        ),
+                        "verifications": _by_participant(verification_model.objects.order_by("pk"), batch_ids)
+                        if verification_model is not None
+                        else {},
+                        "participant_changes": last_changes(Participant, batch_ids, []),
+                    }
+                    for participant in participants:
+                        dates = Dates(participant, options, shifts.get(participant.pk))
+                        subject, count = subject_element(
+                            participant,
+                            visits.get(participant.pk, []),
+                            forms_by_visit,
+                            signatures.get(participant.pk, []),
+                            extension,
+                            options,
+                            dates,
+                        )
+                        xf.write(subject)
+                        items += count
+    return {path.name: items}
+
+
+# --- Validation ------------------------------------------------------------------------------------
+
+
+def odm_schema_dir() -> Path:
+    """The official ODM 1.3.2 schema files, as shipped by the ``odmlib`` package."""
+    import odmlib
+
+    return Path(odmlib.__file__).parent / "schemas" / "odm" / "1.3.2"
+
+
+EXTENSION_XSD = """<?xml version="1.0" encoding="UTF-8"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns="{edc}" targetNamespace="{edc}"
+           elementFormDefault="qualified" attributeFormDefault="unqualified">
+  <xs:attributeGroup name="Location">
+    <xs:attribute name="ID" type="xs:string" use="required"/>
+    <xs:attribute name="StudyEventOID" type="xs:string"/>
+    <xs:attribute name="StudyEventRepeatKey" type="xs:string"/>
+    <xs:attribute name="FormOID" type="xs:string"/>
+    <xs:attribute name="FormRepeatKey" type="xs:string"/>
+    <xs:attribute name="Field" type="xs:string"/>
+  </xs:attributeGroup>
+  <xs:element name="Queries">
+    <xs:complexType><xs:sequence>
+      <xs:element name="Query" maxOccurs="unbounded">
+        <xs:complexType>
+          <xs:sequence>
+            <xs:element name="Text" type="xs:string" minOccurs="0"/>
+            <xs:element name="Message" minOccurs="0" maxOccurs="unbounded">
+              <xs:complexType><xs:simpleContent><xs:extension base="xs:string">
+                <xs:attribute name="Action" type="xs:string" use="required"/>
+                <xs:attribute name="DateTimeStamp" type="xs:dateTime" use="required"/>
+                <xs:attribute name="UserOID" type="xs:string" use="required"/>
+              </xs:extension></xs:simpleContent></xs:complexType>
+            </xs:element>
+          </xs:sequence>
+          <xs:attributeGroup ref="Location"/>
+          <xs:attribute name="Type" type="xs:string" use="required"/>
+          <xs:attribute name="Status" type="xs:string" use="required"/>
+          <xs:attribute name="Priority" type="xs:string"/>
+          <xs:attribute name="Check" type="xs:string"/>
+          <xs:attribute name="OpenedAt" type="xs:dateTime" use="required"/>
+          <xs:attribute name="OpenedBy" type="xs:string" use="required"/>
+          <xs:attribute name="ClosedAt" type="xs:dateTime"/>
+        </xs:complexType>
+      </xs:element>
+    </xs:sequence></xs:complexType>
+  </xs:element>
+  <xs:element name="SourceVerifications">
+    <xs:complexType><xs:sequence>
+      <xs:element name="SourceVerification" maxOccurs="unbounded">
+        <xs:complexType>
+          <xs:attributeGroup ref="Location"/>
+          <xs:attribute name="RecordVersion" type="xs:positiveInteger" use="required"/>
+          <xs:attribute name="VerifiedAt" type="xs:dateTime" use="required"/>
+          <xs:attribute name="VerifiedBy" type="xs:string" use="required"/>
+          <xs:attribute name="ClearedAt" type="xs:dateTime"/>
+          <xs:attribute name="ClearedBy" type="xs:string"/>
+        </xs:complexType>
+      </xs:element>
+    </xs:sequence></xs:complexType>
+  </xs:element>
+</xs:schema>
+"""
+
+REDEFINE_XSD = """<?xml version="1.0" encoding="UTF-8"?>
+<xs:schema xmlns="{odm}" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:edc="{edc}"
+           targetNamespace="{odm}" elementFormDefault="qualified" attributeFormDefault="unqualified">
+  <xs:import namespace="http://www.w3.org/XML/1998/namespace" schemaLocation="{odm_dir}/xml.xsd"/>
+  <xs:import namespace="http://www.w3.org/2000/09/xmldsig#"
+             schemaLocation="{odm_dir}/xmldsig-core-schema.xsd"/>
+  <xs:import namespace="{edc}" schemaLocation="{extension}"/>
+  <xs:redefine schemaLocation="{odm_dir}/ODM1-3-2-foundation.xsd">
+    <xs:group name="SubjectDataElementExtension">
+      <xs:sequence>
+        <xs:group ref="SubjectDataElementExtension"/>
+        <xs:element ref="edc:Queries" minOccurs="0"/>
+        <xs:element ref="edc:SourceVerifications" minOccurs="0"/>
+      </xs:sequence>
+    </xs:group>
+  </xs:redefine>
+</xs:schema>
+"""
+
+
+def odm_schema() -> etree.XMLSchema:
+    """The unmodified official ODM 1.3.2 schema."""
+    return etree.XMLSchema(etree.parse(str(odm_schema_dir() / "ODM1-3-2.xsd")))
+
+
+def extension_schema(workdir: Path) -> etree.XMLSchema:
+    """ODM 1.3.2 redefined with this EDC's vendor extension (files written to ``workdir``)."""
+    extension = workdir / "udcar-edc-extension.xsd"
+    extension.write_text(EXTENSION_XSD.format(edc=EDC_NS), encoding="utf-8")
+    schema_dir = odm_schema_dir().as_posix()
+    redefine = workdir / "odm1-3-2-udcar-edc.xsd"
+    redefine.write_text(
+        REDEFINE_XSD.format(odm=ODM_NS, edc=EDC_NS, odm_dir=schema_dir, extension=extension.as_posix()),
+        encoding="utf-8",
+    )
+    return etree.XMLSchema(etree.parse(str(redefine)))
+
+
+def without_extensions(document: etree._ElementTree) -> etree._ElementTree:
+    """A copy of ``document`` without the vendor extension elements (valid against plain ODM)."""
+    copy = etree.fromstring(etree.tostring(document))
+    for element in list(copy.iter(E("Queries"), E("SourceVerifications"))):
+        element.getparent().remove(element)
+    return etree.ElementTree(copy)

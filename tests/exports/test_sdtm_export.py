@@ -1,0 +1,150 @@
+"""SDTM-style domains: XPT equals CSV, SAS naming limits, study days from Day 0, de-identification."""
+
+import csv
+from datetime import timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+import pytest
+
+from crfs.registry import FORMS
+from crfs.services import save_form
+from exports import sdtm
+from exports.options import ExportOptions
+from tests.conftest import make_participant, today_at
+
+
+@pytest.fixture
+def infused(coordinator, site_yc):
+    today = today_at(site_yc)
+    p = make_participant(
+        coordinator,
+        site_yc,
+        screened=today - timedelta(days=40),
+        infused=today - timedelta(days=10),
+        initials="QX",
+    )
+    save_form(
+        user=coordinator,
+        spec=FORMS["vital_signs"],
+        visit=p.visits.get(code="D1"),
+        data={
+            "assessed_on": p.infusion_date + timedelta(days=1),
+            "weight_kg": Decimal("61.5"),
+            "heart_rate": 80,
+        },
+    )
+    return p
+
+
+def export(study, directory, **options):
+    return sdtm.write_sdtm(
+        study=study,
+        options=ExportOptions(study_id=study.pk, formats=("sdtm",), **options),
+        directory=directory,
+    )
+
+
+def read_csv(path):
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture
+def demo(db, monkeypatch):
+    from tests.exports.test_odm_export import seed_demo_study
+
+    return seed_demo_study(monkeypatch)
+
+
+def test_each_xpt_file_read_back_with_pandas_equals_the_csv_of_the_same_domain(demo, tmp_path):
+    study, _participant = demo
+    counts = export(study, tmp_path)
+    domains = [name.removesuffix(".xpt") for name in counts if name.endswith(".xpt")]
+    assert set(domains) == set(sdtm.DOMAINS)
+    assert {d for d in sdtm.DOMAINS if counts[f"{d}.xpt"] == 0} == set(), counts
+    for domain in domains:
+        from_csv = read_csv(tmp_path / f"{domain}.csv")
+        if from_csv.empty:  # pandas' reader raises StopIteration on a transport file without rows
+            empty, meta = pyreadstat.read_xport(str(tmp_path / f"{domain}.xpt"))
+            assert empty.empty and list(meta.column_names) == list(from_csv.columns), domain
+            continue
+        from_xpt = pd.read_sas(tmp_path / f"{domain}.xpt", format="xport", encoding="utf-8")
+        assert list(from_xpt.columns) == list(from_csv.columns), domain
+        assert len(from_xpt) == len(from_csv) == counts[f"{domain}.csv"], domain
+        types = {v.name: v.type for v in sdtm.DOMAINS[domain].variables}
+        for column in from_csv.columns:
+            if types[column] == "Num":
+                expected = pd.to_numeric(from_csv[column].replace("", np.nan)).to_numpy(dtype=float)
+                assert np.allclose(from_xpt[column].to_numpy(dtype=float), expected, equal_nan=True), (
+                    domain,
+                    column,
+                )
+            else:
+                assert from_xpt[column].fillna("").tolist() == from_csv[column].tolist(), (domain, column)
+
+
+def test_variable_names_fit_in_8_characters_and_labels_in_40(study, infused, tmp_path):
+    counts = export(study, tmp_path)
+    for name in (n for n in counts if n.endswith(".xpt")):
+        _frame, meta = pyreadstat.read_xport(str(tmp_path / name), metadataonly=True)
+        assert meta.table_name == name.removesuffix(".xpt")
+        assert all(len(column) <= 8 and column.isupper() for column in meta.column_names), name
+        assert all(len(label) <= 40 for label in meta.column_labels), name
+    for domain in sdtm.DOMAINS.values():
+        assert all(len(v.name) <= 8 and len(v.label) <= 40 for v in domain.variables)
+
+
+def test_study_day_counts_from_the_infusion_as_day_0(study, infused, tmp_path):
+    export(study, tmp_path)
+    rows = [r for r in csv.DictReader((tmp_path / "VS.csv").open()) if r["USUBJID"].endswith(infused.label)]
+    assert rows and all(r["VSDY"] == "1" for r in rows)
+    assert {r["VSDTC"] for r in rows} == {(infused.infusion_date + timedelta(days=1)).isoformat()}
+    ds = [r for r in csv.DictReader((tmp_path / "DS.csv").open()) if r["DSDECOD"] == "CAR-T INFUSION"]
+    assert [r["DSSTDY"] for r in ds] == ["0"]
+
+
+def test_deidentified_domains_hold_no_initials_and_shifted_dates(study, infused, tmp_path):
+    export(study, tmp_path, deidentify=True)
+    from exports.deid import offset_for
+
+    offset = timedelta(days=offset_for(infused.pk))
+    vs = list(csv.DictReader((tmp_path / "VS.csv").open()))
+    assert {r["VSDTC"] for r in vs} == {(infused.infusion_date + timedelta(days=1) + offset).isoformat()}
+    assert {r["VSDY"] for r in vs} == {"1"}
+    dm = list(csv.DictReader((tmp_path / "DM.csv").open()))
+    assert "BRTHYR" not in dm[0] and dm[0]["AGE"] == str(infused.screening_date.year - 1985)
+    assert dm[0]["RFSTDTC"] == (infused.infusion_date + offset).isoformat()
+    ds = {r["DSDECOD"]: r["DSSTDTC"] for r in csv.DictReader((tmp_path / "DS.csv").open())}
+    assert ds["INFORMED CONSENT OBTAINED"] == (infused.consent_date + offset).isoformat()
+    text = "".join(
+        (tmp_path / name).read_text() for name in ("DM.csv", "DS.csv", "VS.csv", "MH.csv", "CM.csv")
+    )
+    assert "QX" not in text
+
+
+def test_study_day_mode_keeps_study_days_and_no_dates(study, infused, tmp_path):
+    export(study, tmp_path, deidentify=True, date_mode="study_day")
+    vs = list(csv.DictReader((tmp_path / "VS.csv").open()))
+    assert {r["VSDTC"] for r in vs} == {""} and {r["VSDY"] for r in vs} == {"1"}
+
+
+def test_define_file_lists_every_variable_of_every_dataset(study, infused, tmp_path):
+    counts = export(study, tmp_path)
+    rows = list(csv.DictReader((tmp_path / "define.csv").open()))
+    listed = {(r["DATASET"], r["VARIABLE"]) for r in rows if r["VARIABLE"]}
+    for name in counts:
+        if name.endswith(".csv") and name != "define.csv":
+            header = next(csv.reader((tmp_path / name).open()))
+            assert {(name[:-4], h) for h in header} <= listed
+
+
+def test_an_export_job_zips_the_odm_file_and_the_sdtm_domains(sponsor_admin, study, infused):
+    from exports.models import ExportStatus
+    from tests.exports.factories import read_zip, run
+
+    job = run(sponsor_admin, study, formats=("odm", "sdtm"))
+    assert job.status == ExportStatus.DONE, job.error
+    names = set(read_zip(job))
+    assert {"odm/odm.xml", "sdtm/DM.xpt", "sdtm/DM.csv", "sdtm/VS.xpt", "sdtm/define.csv"} <= names
