@@ -81,6 +81,12 @@ def _value(derived):
 
 def rows(participants) -> Iterator[dict]:
     """One dict per participant and visit (keys ``NAMES``), participants read in batches of 500."""
+    for _participant, row in rows_with_participant(participants):
+        yield row
+
+
+def rows_with_participant(participants) -> Iterator[tuple]:
+    """(participant, row) pairs of ``rows``: the export de-identifies each row with its participant."""
     queryset = participants.select_related("site__study", "dose_level").order_by("site__code", "pk")
     batch = []
     for participant in queryset.iterator(chunk_size=BATCH):
@@ -92,7 +98,7 @@ def rows(participants) -> Iterator[dict]:
         yield from _rows(batch)
 
 
-def _rows(participants) -> Iterator[dict]:
+def _rows(participants) -> Iterator[tuple]:
     for result in endpoints.for_participants(participants):
         p = result.participant
         base = result.baseline.get("sledai_2k")
@@ -141,4 +147,4 @@ def _rows(participants) -> Iterator[dict]:
                 record[f"{prefix}CRDY"] = None if start is None else (row.study_day or 0) - start
                 if run:
                     record["MAINTRV"] = run.get("rule_version", "")
-            yield {name: record.get(name) for name in NAMES}
+            yield p, {name: record.get(name) for name in NAMES}

@@ -11,9 +11,9 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
-from accounts.permissions import Action, can, require
+from accounts.permissions import Action, can
 
-from . import analysis, dashboard, plots, selectors
+from . import dashboard, plots, selectors
 
 
 @require_GET
@@ -22,9 +22,6 @@ def study_dashboard(request):
     level), the swimmer plot, the mean SLEDAI-2K change and enrollment, for the user's sites."""
     user = request.user
     table = request.GET.get("csv")
-    if table == "analysis":
-        require(user, Action.EXPORT)
-        return _analysis_csv(selectors.participants_for(user))
     sites = selectors.sites_for(user)
     site_ids = [site.pk for site in sites]
     key = dashboard.summary_key(site_ids)
@@ -104,12 +101,4 @@ def _proportions_csv(summary) -> HttpResponse:
                     [label, group_label, code, cell["n"], cell["N"], cell["p"], cell["lower"], cell["upper"],
                      cell["not_evaluable"]]
                 )  # fmt: skip
-    return response
-
-
-def _analysis_csv(participants) -> HttpResponse:
-    response, writer = _csv_response("adeff")
-    writer.writerow(analysis.NAMES)
-    for row in analysis.rows(participants):
-        writer.writerow(["" if row[name] is None else row[name] for name in analysis.NAMES])
     return response

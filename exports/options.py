@@ -7,7 +7,7 @@ The page, the command line, the Celery task and every format writer receive the 
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-FORMATS = ("csv", "odm", "sdtm", "audit")
+FORMATS = ("csv", "odm", "sdtm", "adam", "audit")
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,14 @@ def _writers(options: ExportOptions) -> list[tuple[str, Callable]]:
             return sdtm_writer.write_sdtm(study=study, options=options, directory=d)
 
         steps.append(("sdtm", sdtm))
+    if "adam" in options.formats:
+
+        def adam(study, d, progress):
+            from . import adam as adam_writer
+
+            return adam_writer.write_adam(study=study, options=options, directory=d)
+
+        steps.append(("adam", adam))
     if "audit" in options.formats:
         steps.append(
             (
