@@ -22,7 +22,8 @@ leaves a document valid against the unmodified ODM 1.3.2 schema; ``extension_sch
 ODM schema redefined with the extension, which validates the file as written.
 
 The file is written incrementally (``lxml.etree.xmlfile``): one participant's subtree is in memory
-at a time, and records are read per batch of participants.
+at a time, and records are read per batch of participants (forms without any record in scope are
+skipped, and only the visits that hold forms or signatures are read, as plain rows).
 """
 
 import hashlib

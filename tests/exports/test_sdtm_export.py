@@ -148,3 +148,36 @@ def test_an_export_job_zips_the_odm_file_and_the_sdtm_domains(sponsor_admin, stu
     assert job.status == ExportStatus.DONE, job.error
     names = set(read_zip(job))
     assert {"odm/odm.xml", "sdtm/DM.xpt", "sdtm/DM.csv", "sdtm/VS.xpt", "sdtm/define.csv"} <= names
+
+
+def test_domains_are_read_with_the_same_number_of_queries_for_one_or_four_participants(
+    study, coordinator, site_yc, tmp_path
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    today = today_at(site_yc)
+
+    def add_infused(initials):
+        make_participant(
+            coordinator,
+            site_yc,
+            screened=today - timedelta(days=90),
+            infused=today - timedelta(days=60),  # follow-up visits due: RS rows
+            initials=initials,
+        )
+
+    def queries(name):
+        with CaptureQueriesContext(connection) as captured:
+            counts = export(study, tmp_path / name)
+        return len(captured), counts
+
+    add_infused("QA")
+    one, one_counts = queries("one")
+    for initials in ("QB", "QC", "QD"):
+        add_infused(initials)
+    four, four_counts = queries("four")
+
+    assert four_counts["DM.csv"] == 4 * one_counts["DM.csv"] == 4
+    assert four_counts["RS.csv"] > one_counts["RS.csv"] > 0
+    assert four == one
