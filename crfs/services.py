@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.permissions import Action, require
 from edc.audit import audited
 from edc.errors import DomainError
+from edc.models import FORM_BOOKKEEPING
 from monitoring.locks import refuse_if_locked
 from monitoring.services import sync_automatic_queries
 from monitoring.verification import changes_between, clear_verifications, values_of
@@ -25,19 +26,7 @@ from .checks import run_checks
 from .models import FormStatus
 from .registry import FormSpec
 
-BOOKKEEPING = {
-    "id",
-    "version",
-    "created_at",
-    "updated_at",
-    "status",
-    "completed_at",
-    "completed_by",
-    "participant",
-    "visit",
-    "entered_in_error",
-    "entered_in_error_reason",
-}
+BOOKKEEPING = FORM_BOOKKEEPING
 
 
 def expected_codes(visit) -> list[str]:

@@ -5,6 +5,20 @@ from django.utils.translation import gettext_lazy as _
 
 from .errors import ConflictError
 
+# Columns that are bookkeeping, not collected data: those of ``ClinicalRecord`` itself, and with the
+# keys and workflow columns of a case report form. Saving, SDV, signatures and exports start from these.
+RECORD_BOOKKEEPING = frozenset(
+    {"version", "created_at", "updated_at", "entered_in_error", "entered_in_error_reason"}
+)
+FORM_BOOKKEEPING = RECORD_BOOKKEEPING | {
+    "id",
+    "participant",
+    "visit",
+    "status",
+    "completed_at",
+    "completed_by",
+}
+
 
 class ClinicalRecord(models.Model):
     """Base of every participant-level record.

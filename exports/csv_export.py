@@ -28,6 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import translation
 
 from adverse_events.models import AdverseEvent
+from edc.models import RECORD_BOOKKEEPING
 from trials.models import Participant
 from visits.models import DaysBetween, Visit
 
@@ -35,17 +36,7 @@ from . import deid, scope
 from .options import ExportOptions
 
 # Columns every clinical record carries that say nothing about the data (they are in the audit trail).
-BOOKKEEPING = {
-    "id",
-    "version",
-    "created_at",
-    "updated_at",
-    "entered_in_error",
-    "entered_in_error_reason",
-    "participant",
-    "visit",
-    "completed_by",
-}
+BOOKKEEPING = RECORD_BOOKKEEPING | {"id", "participant", "visit", "completed_by"}
 
 WIDE_KEYS = ["study_id", "site", "visit", "visit_date", "study_day", "record_id"]
 LONG_COLUMNS = ["study_id", "site", "visit", "study_day", "record_id", "variable", "value", "label"]

@@ -42,6 +42,7 @@ from django.db import models
 from django.utils import timezone, translation
 from lxml import etree
 
+from edc.models import FORM_BOOKKEEPING
 from trials.models import Participant, VisitDefinition
 from visits.models import Visit
 
@@ -54,21 +55,7 @@ SOURCE_SYSTEM = "UDCAR EDC"
 BATCH = 500  # participants whose records are read together
 
 # Columns every clinical record has that are bookkeeping, not collected data.
-BOOKKEEPING = {
-    "id",
-    "participant",
-    "visit",
-    "version",
-    "created_at",
-    "updated_at",
-    "entered_in_error",
-    "entered_in_error_reason",
-    "status",
-    "completed_at",
-    "completed_by",
-    "form",
-    "panel",
-}
+BOOKKEEPING = FORM_BOOKKEEPING | {"form", "panel"}
 # Repeating child tables of a form that are not declared in ``child_sets`` (lab results).
 EXTRA_CHILDREN = {"labs": ("results",)}
 SYSTEM_USER = "USR.SYSTEM"

@@ -19,6 +19,7 @@ from accounts.permissions import Action, require
 from edc.audit import audited
 from edc.errors import DomainError
 from edc.localtime import site_time
+from edc.models import FORM_BOOKKEEPING
 
 from .models import SourceVerification
 
@@ -26,19 +27,7 @@ from .models import SourceVerification
 CRITICAL_FIELDS_SETTING = "critical_fields"
 
 # Columns that are the record's bookkeeping, not source data.
-NOT_VERIFIABLE = {
-    "id",
-    "participant",
-    "visit",
-    "status",
-    "version",
-    "created_at",
-    "updated_at",
-    "completed_at",
-    "completed_by",
-    "entered_in_error",
-    "entered_in_error_reason",
-}
+NOT_VERIFIABLE = FORM_BOOKKEEPING
 
 
 def form_code(record) -> str | None:

@@ -21,20 +21,10 @@ from django.apps import apps
 from django.db.models import F
 
 from crfs.registry import FORMS
+from edc.models import RECORD_BOOKKEEPING
 
 # Columns that change with the workflow, not with the data: they are not signed.
-BOOKKEEPING = frozenset(
-    {
-        "version",
-        "created_at",
-        "updated_at",
-        "status",
-        "completed_at",
-        "completed_by_id",
-        "entered_in_error",
-        "entered_in_error_reason",
-    }
-)
+BOOKKEEPING = RECORD_BOOKKEEPING | {"status", "completed_at", "completed_by_id"}
 
 # Rows shown and signed with a form that are not among its ``child_sets``: (form model, relation).
 DEPENDENT_ROWS = {"labs.LabPanel": ("results",)}
