@@ -241,7 +241,10 @@ def icaht_for(participant) -> dict | None:
     if not series:
         return None
     result = compute("icaht_from_anc_series", {"anc_series": series})
-    result["proposed_grade"] = max(result["early_icaht_grade_max"] or 0, result["late_icaht_grade"] or 0)
+    # A prompt to record an adverse event comes only from a grade the results determine, never from the
+    # upper end of a range that missing ANC results leave open.
+    determined = [g for g in (result["early_icaht_grade"], result["late_icaht_grade"]) if g is not None]
+    result["proposed_grade"] = max(determined, default=0)
     return result
 
 

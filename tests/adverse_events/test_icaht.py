@@ -16,7 +16,7 @@ labs = pytest.importorskip("labs.models")
 
 # (visit, ANC ×10⁹/L): severe neutropenia for the first week, then recovery
 ANC = [("D1", "0.3"), ("D2", "0.2"), ("D3", "0.3"), ("D4", "0.4"), ("D5", "0.3"), ("D6", "0.45"),
-       ("D7", "0.5"), ("D10", "1.2"), ("D14", "2.0"), ("D28", "2.5")]  # fmt: skip
+       ("D7", "0.5"), ("D10", "1.2"), ("D14", "2.0"), ("D21", "2.2"), ("D28", "2.5")]  # fmt: skip
 
 
 @pytest.fixture
