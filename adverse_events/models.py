@@ -594,8 +594,9 @@ class IcansAssessment(IceItems, CaseReportForm):
         if not all(domains) or (self.ice_score is None and not self.unarousable):
             return None
         return {
-            # An unarousable patient cannot be tested: ICE is then null (ASTCT; decision 11).
-            "ice_score": None if self.unarousable else self.ice_score,
+            # An unarousable patient may be untestable: ICE is then null (ASTCT; decision 11). Roused by
+            # vigorous stimuli, the patient may complete part of the test, and that score counts.
+            "ice_score": self.ice_score,
             "consciousness": self.consciousness,
             "seizure": self.seizure,
             "motor": self.motor,
@@ -605,7 +606,7 @@ class IcansAssessment(IceItems, CaseReportForm):
     def derive(self):
         from .grading import grade
 
-        if self.unarousable:
+        if self.unarousable and self.ice_inputs() is None:
             self.ice_score, self.ice_rule_version = None, ""
         else:
             self.derive_ice()

@@ -17,7 +17,9 @@ project decisions 10 and 11 of clinical-rules.md section 14.
 
 ``astct_icans_adult``
     The most severe domain. Awake with ICE 0 is grade 3; unarousable is grade 4 (decision 11), and
-    only then may ``ice_score`` be null. Tremor, myoclonus, headache and intracranial haemorrhage are
+    only then may ``ice_score`` be null. A patient who needs vigorous or repeated stimuli and, once
+    roused, completes part of the ICE test keeps that score (its own ICE domain grade); the
+    consciousness domain still makes the overall grade 4. Tremor, myoclonus, headache and intracranial haemorrhage are
     graded under CTCAE: ``other_findings`` is accepted and ignored. No settings.
 
 ``iec_hs``
@@ -209,11 +211,11 @@ def astct_icans_adult(inputs):
     unarousable = consciousness == "unarousable_or_vigorous_stimuli"
     if score is None and not unarousable:
         raise CalculatorInputError("ice_score", "may be null only when the patient is unarousable")
-    if score and unarousable:
-        raise CalculatorInputError("ice_score", "must be 0 or null when the patient is unarousable")
     string_list(inputs, "other_findings", optional=True)
     domains = {
-        "ice": 4 if unarousable else ice_domain_grade(score),
+        # A patient roused only by vigorous stimuli may then complete part of the ICE test: the ICE
+        # domain is graded from that score; untestable (or 0) while unarousable is grade 4.
+        "ice": 4 if unarousable and not score else ice_domain_grade(score),
         "consciousness": CONSCIOUSNESS_GRADE[consciousness],
         "seizure": SEIZURE_GRADE[choice(inputs, "seizure", SEIZURE_GRADE)],
         "motor": MOTOR_GRADE[choice(inputs, "motor", MOTOR_GRADE)],

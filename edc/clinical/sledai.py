@@ -198,6 +198,24 @@ def _serology_met(inputs, descriptor: str) -> tuple[bool, Decimal | None, str | 
     return met, value, unit
 
 
+# SLEDAI-2K scores proteinuria that is new, recurrent or *persistent* (Gladman 2002): a site may know that
+# proteinuria above 0.5 g/24 h persists from an earlier collection and record it as a status without a
+# new value. A value, when given as well, must agree with the status.
+STATUS_DESCRIPTORS = ("proteinuria",)
+
+
+def _status_met(inputs, descriptor: str) -> tuple[bool, Decimal | None, str | None]:
+    status = choice(inputs, "status", ("abnormal", "normal"))
+    if inputs.get("value") is None:
+        return status == "abnormal", None, None
+    value, unit = _compared(inputs, descriptor)
+    rule = LAB_THRESHOLDS[descriptor]
+    met = value < rule.limit if rule.comparison == "<" else value > rule.limit
+    if met != (status == "abnormal"):
+        raise CalculatorInputError("status", f"{status!r} disagrees with the value and the threshold")
+    return met, value, unit
+
+
 @calculator(
     "sledai_2k_lab_thresholds",
     rule_version="sledai_2k/1",
@@ -209,8 +227,12 @@ def sledai_2k_lab_thresholds(inputs):
     attributable = boolean(inputs, "attributable_to_sle")
     if descriptor in SEROLOGY_UNITS:
         met, value, unit = _serology_met(inputs, descriptor)
+    elif descriptor in STATUS_DESCRIPTORS and inputs.get("status") is not None:
+        met, value, unit = _status_met(inputs, descriptor)
     elif "status" in inputs:
-        raise CalculatorInputError("status", "applies only to low_complement and increased_dna_binding")
+        raise CalculatorInputError(
+            "status", "applies only to low_complement, increased_dna_binding and proteinuria"
+        )
     elif descriptor == "arthritis":
         choice(inputs, "unit", ("joints",))
         value = Decimal(integer(inputs, "value"))

@@ -323,9 +323,15 @@ def test_an_untestable_ice_score_needs_an_unarousable_patient():
         icans_grade(ice_score=None, consciousness="awakens_to_tactile")
 
 
-def test_an_unarousable_patient_cannot_have_a_positive_ice_score():
-    with pytest.raises(CalculatorInputError, match="ice_score"):
-        icans_grade(ice_score=5, consciousness="unarousable_or_vigorous_stimuli")
+def test_a_patient_roused_by_vigorous_stimuli_keeps_a_partial_ice_score_and_grade_4():
+    result = compute(
+        "astct_icans_adult",
+        {"ice_score": 5, "consciousness": "unarousable_or_vigorous_stimuli", "seizure": "none",
+         "motor": "none", "icp_cerebral_edema": "none"},
+    )  # fmt: skip
+    assert result["icans_grade"] == 4
+    assert result["domain_grades"]["ice"] == 2
+    assert result["domain_grades"]["consciousness"] == 4
 
 
 @pytest.mark.parametrize(

@@ -218,6 +218,29 @@ def test_serology_reported_only_as_normal_does_not_score(descriptor):
     assert compute("sledai_2k_lab_thresholds", inputs)["scored"] is False
 
 
+def test_persistent_proteinuria_reported_only_as_abnormal_scores():
+    inputs = {"descriptor": "proteinuria", "status": "abnormal", "attributable_to_sle": True}
+    result = compute("sledai_2k_lab_thresholds", inputs)
+    assert (result["scored"], result["points"], result["compared_value"]) == (True, 4, None)
+
+
+def test_proteinuria_reported_only_as_normal_does_not_score():
+    inputs = {"descriptor": "proteinuria", "status": "normal", "attributable_to_sle": True}
+    assert compute("sledai_2k_lab_thresholds", inputs)["scored"] is False
+
+
+@pytest.mark.parametrize(("value", "status", "scored"), [(0.6, "abnormal", True), (0.5, "normal", False)])
+def test_a_proteinuria_status_that_agrees_with_the_value_is_accepted(value, status, scored):
+    result = lab("proteinuria", value, "g/24h", status=status)
+    assert (result["scored"], result["compared_value"]) == (scored, value)
+
+
+@pytest.mark.parametrize(("value", "status"), [(0.5, "abnormal"), (0.6, "normal")])
+def test_a_proteinuria_status_that_contradicts_the_value_is_rejected(value, status):
+    inputs = {"descriptor": "proteinuria", "value": value, "unit": "g/24h", "status": status}
+    assert rejected_key("sledai_2k_lab_thresholds", {**inputs, "attributable_to_sle": True}) == "status"
+
+
 def test_a_status_that_agrees_with_the_value_is_accepted():
     assert lab("low_complement", 0.5, "g/L", lln=0.9, status="abnormal")["scored"] is True
 
