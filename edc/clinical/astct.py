@@ -19,8 +19,8 @@ project decisions 10 and 11 of clinical-rules.md section 14.
     The most severe domain. Awake with ICE 0 is grade 3; unarousable is grade 4 (decision 11), and
     only then may ``ice_score`` be null. A patient who needs vigorous or repeated stimuli and, once
     roused, completes part of the ICE test keeps that score (its own ICE domain grade); the
-    consciousness domain still makes the overall grade 4. Tremor, myoclonus, headache and intracranial haemorrhage are
-    graded under CTCAE: ``other_findings`` is accepted and ignored. No settings.
+    consciousness domain still makes the overall grade 4. Tremor, myoclonus, headache and intracranial
+    haemorrhage are graded under CTCAE: ``other_findings`` is accepted and ignored. No settings.
 
 ``iec_hs``
     Grade of an IEC-HS event from the most severe finding present, as paraphrased in clinical-rules.md

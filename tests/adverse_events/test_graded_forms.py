@@ -115,7 +115,8 @@ ICANS_CASES = [
     ({"consciousness": "unarousable_or_vigorous_stimuli", "orientation_correct": None, "naming_correct": None,
       "follows_commands": False, "writes_sentence": False, "counts_back_by_10": False}, None, 4),
     # Roused by vigorous stimuli, then part of the ICE test done: the score is kept, the grade stays 4.
-    ({"consciousness": "unarousable_or_vigorous_stimuli", "orientation_correct": 1, "naming_correct": 1}, 5, 4),
+    ({"consciousness": "unarousable_or_vigorous_stimuli", "orientation_correct": 1,
+      "naming_correct": 1}, 5, 4),
     ({"icp_cerebral_edema": "diffuse_edema"}, 10, 4),
 ]  # fmt: skip
 
