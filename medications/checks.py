@@ -38,6 +38,15 @@ def _stopped_but_ongoing(obj):
     return obj.ongoing and obj.stop_date is not None
 
 
+def _prior_but_ongoing(obj):
+    return obj.period == "prior" and obj.ongoing
+
+
+def _prior_but_stopped_after_consent(obj):
+    consent = obj.participant.consent_date
+    return obj.period == "prior" and isinstance(obj.stop_date, date) and consent and obj.stop_date >= consent
+
+
 def _prednisone_equivalent_above(limit):
     def fires(obj):
         value = obj.prednisone_equivalent_mg_day
@@ -81,6 +90,30 @@ CHECKS: list[EditCheck] = [
         HARD,
         _("A medication with a stop date is not ongoing."),
         _stopped_but_ongoing,
+    ),
+    # "Prior" means stopped before consent: an entry still taken at consent is concomitant, and baseline
+    # doses (DORIS, LLDAS) are read from the concomitant entries.
+    EditCheck(
+        "MED-PRIOR-ONGOING",
+        "medications",
+        "period",
+        HARD,
+        _(
+            "A prior medication was stopped before consent, so it cannot be ongoing: record it as "
+            "concomitant, or give its stop date."
+        ),
+        _prior_but_ongoing,
+    ),
+    EditCheck(
+        "MED-PRIOR-STOPPED-AFTER-CONSENT",
+        "medications",
+        "period",
+        HARD,
+        _(
+            "A prior medication was stopped before consent, but this stop date is on or after the consent "
+            "date: record it as concomitant, or correct the stop date."
+        ),
+        _prior_but_stopped_after_consent,
     ),
     EditCheck(
         "MED-GC-IMPOSSIBLE",
