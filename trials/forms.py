@@ -69,6 +69,12 @@ class EligibilityForm(ServiceForm):
     screen_failure_reason = forms.CharField(
         label=_("Screen-failure reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    reason = forms.CharField(
+        label=_("Reason for change"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when correcting an eligibility decision already recorded."),
+    )
 
     def __init__(self, *args, participant=None, **kwargs):
         super().__init__(*args, participant=participant, **kwargs)

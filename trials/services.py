@@ -124,10 +124,24 @@ def _require_checklist(participant, *, on: date | None = None):
 
 
 def record_eligibility(
-    *, user, participant, met: bool, assessed_on: date, screen_failure_reason: str = "", expected_version=None
+    *,
+    user,
+    participant,
+    met: bool,
+    assessed_on: date,
+    screen_failure_reason: str = "",
+    reason: str = "",
+    expected_version=None,
 ) -> Participant:
-    """Record the eligibility outcome; not met makes the participant a screen failure."""
+    """Record the eligibility outcome; not met makes the participant a screen failure. Changing an
+    outcome or date already recorded needs a reason, as for consent."""
     require(user, Action.ENTER_DATA, participant.site)
+    recorded = participant.eligibility_date is not None
+    if recorded and (participant.eligibility_date, participant.eligibility_met) != (assessed_on, met):
+        if not reason.strip():
+            raise DomainError(
+                _("Eligibility is already recorded: give a reason for the change."), field="reason"
+            )
     if participant.status != S.SCREENING:
         raise DomainError(_("Eligibility is decided during screening only."))
     if participant.consent_date is None:
@@ -139,7 +153,8 @@ def record_eligibility(
         raise DomainError(_("Give the screen-failure reason."), field="screen_failure_reason")
     if met:
         _require_checklist(participant)
-    with audited(user=user, action="record_eligibility", reason=screen_failure_reason or _("eligible")):
+    why = reason.strip() or screen_failure_reason or _("eligible")
+    with audited(user=user, action="record_eligibility", reason=why):
         p = _lock(participant, expected_version)
         p.eligibility_met, p.eligibility_date = met, assessed_on
         p.screen_failure_reason = "" if met else screen_failure_reason.strip()

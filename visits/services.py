@@ -10,6 +10,7 @@ from edc.errors import DomainError
 from edc.localtime import site_today
 from monitoring.locks import refuse_if_locked
 from signatures.services import break_signatures
+from trials.models import Participant
 
 from .models import Visit
 from .schedule import window
@@ -117,6 +118,18 @@ def _locked_visit(visit, expected_version):
     return current
 
 
+def _move_screening(visit, visit_date: date):
+    """The screening visit is the screening date: a corrected date moves the participant's screening
+    date and re-centres the screening window on it (same audit context and reason)."""
+    participant = Participant.objects.select_for_update().get(pk=visit.participant_id)
+    participant.screening_date = visit_date
+    participant.version += 1
+    participant.save(update_fields=["screening_date", "version", "updated_at"])
+    d = visit.definition
+    w = window(visit_date, 0, d.window_before, d.window_after)
+    visit.target_date, visit.window_start, visit.window_end = w.target, w.start, w.end
+
+
 def record_visit(*, user, visit, visit_date: date, reason: str = "", expected_version=None) -> Visit:
     """Record the date a visit took place; changing a recorded date needs a reason."""
     require(user, Action.ENTER_DATA, visit.participant.site)
@@ -129,9 +142,14 @@ def record_visit(*, user, visit, visit_date: date, reason: str = "", expected_ve
         raise DomainError(
             _("A reason for change is required to change a recorded visit date."), field="reason"
         )
+    screening = visit.definition is not None and is_screening(visit.definition)
+    if screening and participant.enrollment_date and visit_date > participant.enrollment_date:
+        raise DomainError(_("The screening visit cannot be after enrollment."), field="visit_date")
     with audited(user=user, action="record_visit", reason=reason or _("visit recorded")):
         current = _locked_visit(visit, expected_version)
         current.visit_date, current.missed, current.not_applicable = visit_date, False, False
+        if screening and participant.screening_date != visit_date:
+            _move_screening(current, visit_date)
         current.save()
         break_signatures(record=current, user=user, reason=reason, changes=["visit_date"])
     return current
