@@ -137,11 +137,9 @@ def record_eligibility(
     outcome or date already recorded needs a reason, as for consent."""
     require(user, Action.ENTER_DATA, participant.site)
     recorded = participant.eligibility_date is not None
-    if recorded and (participant.eligibility_date, participant.eligibility_met) != (assessed_on, met):
-        if not reason.strip():
-            raise DomainError(
-                _("Eligibility is already recorded: give a reason for the change."), field="reason"
-            )
+    changed = (participant.eligibility_date, participant.eligibility_met) != (assessed_on, met)
+    if recorded and changed and not reason.strip():
+        raise DomainError(_("Eligibility is already recorded: give a reason for the change."), field="reason")
     if participant.status != S.SCREENING:
         raise DomainError(_("Eligibility is decided during screening only."))
     if participant.consent_date is None:
