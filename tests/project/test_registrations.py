@@ -65,7 +65,8 @@ def test_crfs_gives_the_base_its_forms_and_its_eligibility_rule():
 def test_monitoring_adds_the_worklists_to_the_home_page():
     from monitoring.worklists import worklists
 
-    assert home.PANELS == [home.HomePanel(worklists, "monitoring/_worklist.html")]
+    registered = list(home.PANELS)
+    assert registered == [home.HomePanel(worklists, "monitoring/_worklist.html")]
 
 
 def test_a_setting_no_installed_app_reads_is_refused_naming_its_path(monkeypatch):
