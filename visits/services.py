@@ -180,5 +180,6 @@ def add_unscheduled_visit(*, user, participant, visit_date: date, reason: str) -
             unscheduled=True,
             status_reason=reason,
         )
+        # A new visit changes the casebook's content (its signature breaks).
         after_change(record=visit, user=user, reason=reason, changes={"visit_date": (None, visit_date)})
         return visit
