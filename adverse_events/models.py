@@ -16,8 +16,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from crfs.models import CaseReportForm, crf_meta_constraints
+from edc.integrity import RefuseWhenLocked
 from edc.models import ClinicalRecord
-from monitoring.triggers import RefuseWhenLocked
 
 from . import ctcae_terms
 

@@ -1,4 +1,5 @@
-"""What the SAE reminder kinds (``notifications.kinds``) find due, and who hears about it.
+"""The SAE reminder kinds, registered with ``notifications.kinds`` (``AdverseEventsConfig.ready``): what
+they find due, and who hears about it.
 
 The sponsor's safety contacts are the study's sponsor admins and data managers (study-wide roles); the
 investigators of the participant's site hear too, since their signature submits the report. Each step
@@ -16,8 +17,10 @@ from datetime import timedelta
 
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Role
+from notifications.kinds import ReminderKind
 
 from .models import SAE_INITIAL_REPORT_HOURS, SaeReport
 
@@ -132,3 +135,36 @@ def safety_contacts(dues):
         users = by_site[due.site_id] | by_study[due.obj.participant.site.study_id]
         pairs.extend((due, user_id) for user_id in sorted(users))
     return pairs
+
+
+# The kinds ------------------------------------------------------------------------------------------
+
+SAE_REPORTED = ReminderKind(
+    name="sae_reported",
+    label=_("Serious adverse event reported"),
+    subject=_("SAE · %(study_id)s · AE %(ae_number)s %(term)s: initial report due %(due_at)s"),
+    due=new_reports,
+    describe=describe_reported,
+    recipients=safety_contacts,
+    immediate=True,
+)
+
+SAE_REPORT_DUE_SOON = ReminderKind(
+    name="sae_report_due_soon",
+    label=_("SAE initial report due soon, not submitted"),
+    subject=_("SAE · %(study_id)s · AE %(ae_number)s: initial report not submitted, due %(due_at)s"),
+    due=reports_due_soon,
+    describe=describe_due_soon,
+    recipients=safety_contacts,
+    immediate=True,
+)
+
+SAE_REPORT_OVERDUE = ReminderKind(
+    name="sae_report_overdue",
+    label=_("SAE initial report overdue"),
+    subject=_("SAE · %(study_id)s · AE %(ae_number)s: initial report OVERDUE since %(due_at)s"),
+    due=reports_overdue,
+    describe=describe_overdue,
+    recipients=safety_contacts,
+    immediate=True,
+)

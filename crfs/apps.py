@@ -5,3 +5,16 @@ from django.utils.translation import gettext_lazy as _
 class CrfsConfig(AppConfig):
     name = "crfs"
     verbose_name = _("Case report forms")
+
+    def ready(self):
+        """Give the base apps the forms a visit expects and the eligibility checklist's rule."""
+        from trials import eligibility
+        from visits import catalogue
+
+        from . import eligibility as checklist
+        from .registry import FORMS
+
+        catalogue.register_forms(FORMS)
+        eligibility.register_rule(
+            blockers=checklist.enrollment_blockers, proposal=checklist.decision_from_checklist
+        )

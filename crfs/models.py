@@ -14,8 +14,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from edc.integrity import RefuseWhenLocked
 from edc.models import ClinicalRecord
-from monitoring.triggers import RefuseWhenLocked
 
 from .criteria import BY_KEY, MANUAL
 

@@ -21,7 +21,7 @@ from edc.clinical import CalculatorInputError, compute
 from edc.clinical.inputs import round_half_up
 from edc.clinical.response import BILAG_SYSTEMS
 from edc.clinical.sledai import DEFAULT_ARTHRITIS_MIN_JOINTS, DEFAULT_LOOK_BACK_DAYS, KEYS
-from monitoring.triggers import RefuseWhenLocked
+from edc.integrity import RefuseWhenLocked
 
 
 class Course(models.TextChoices):

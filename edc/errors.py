@@ -18,7 +18,7 @@ class ConflictError(DomainError):
         super().__init__(message)
 
 
-# The SQLSTATE the lock trigger raises (``monitoring.triggers``): an implementation-defined class
+# The SQLSTATE the lock trigger raises (``edc.integrity``): an implementation-defined class
 # ("LK"; classes I–Z are never PostgreSQL's own), told apart from any other database error.
 LOCKED_SQLSTATE = "LK001"
 
@@ -43,7 +43,7 @@ class LockedError(DomainError):
 
     @classmethod
     def from_database(cls, exc) -> "LockedError | None":
-        """The refusal of the lock trigger (``monitoring.triggers``) behind a database error, if it is one."""
+        """The refusal of the lock trigger (``edc.integrity``) behind a database error, if it is one."""
         import json
 
         cause = getattr(exc, "__cause__", None)

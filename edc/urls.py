@@ -6,6 +6,7 @@ from django.views.i18n import set_language
 
 from accounts import views as account_views
 from crfs import views as crf_views
+from monitoring import views as monitoring_views
 from trials import views as trial_views
 from visits import views as visit_views
 
@@ -27,7 +28,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/preferences/", account_views.preferences, name="preferences"),
     path("home/", trial_views.home, name="home"),
-    path("home/visits/", trial_views.visit_worklist, name="visit_worklist"),
+    path("home/visits/", monitoring_views.visit_worklist, name="visit_worklist"),
     path("rules/", views.calculators, name="calculators"),
     path("audit/", audit_views.audit_trail, name="audit_trail"),
     path("participants/", trial_views.participant_list, name="participant_list"),

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crfs.models import CaseReportForm
-from monitoring.triggers import RefuseWhenLocked
+from edc.integrity import RefuseWhenLocked
 
 from .analytes import Panel, analyte, unit_label
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crfs.models import CaseReportForm
 from edc.clinical import CalculatorInputError, compute
-from monitoring.triggers import RefuseWhenLocked
+from edc.integrity import RefuseWhenLocked
 
 
 class MedicationClass(models.TextChoices):

@@ -2,7 +2,7 @@
 
 A lock has a reason; unlocking needs one too. Both are audited transactions. While a lock is active the
 services refuse any change to the data it covers (:func:`refuse_if_locked`, with the lock's message) and
-so does the database: every clinical table carries ``monitoring.triggers.RefuseWhenLocked``, which
+so does the database: every clinical table carries ``edc.integrity.RefuseWhenLocked``, which
 raises a ``LockedError`` through ``edc.audit.audited`` when a write slips past the services.
 """
 
@@ -15,10 +15,10 @@ from django.utils.translation import gettext as _
 from accounts.permissions import Action, require, site_ids
 from edc.audit import audited
 from edc.errors import DomainError, LockedError
+from edc.integrity import RefuseWhenLocked
 from edc.localtime import site_time
 
 from .models import Lock, LockScope
-from .triggers import RefuseWhenLocked
 
 
 def covered_by(record) -> tuple | None:

@@ -207,7 +207,7 @@ class Lock(models.Model):
     """A data manager's lock on a form, a visit, a participant or the whole study.
 
     While ``unlocked_at`` is empty, the services refuse any change to the data it covers and so does
-    the database (``monitoring.triggers.RefuseWhenLocked`` on every clinical table). The form's table
+    the database (``edc.integrity.RefuseWhenLocked`` on every clinical table). The form's table
     and id are stored beside its generic key so the trigger's lookup is one indexed comparison.
     """
 

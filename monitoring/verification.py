@@ -46,6 +46,27 @@ def verifiable_fields(model) -> list:
     return [f for f in model._meta.concrete_fields if f.name not in NOT_VERIFIABLE]
 
 
+def validate_critical_fields(r, given, path: str) -> dict[str, list[str]]:
+    """The protocol file's ``settings.critical_fields``: ``{form code: [field, ...]}``, each form a CRF the
+    system implements and each field one of its own (``r``: ``trials.protocol``'s reader, which fails
+    naming the file and ``path``). Registered in ``MonitoringConfig.ready()``."""
+    from crfs.registry import FORMS
+
+    r.mapping(given, path, optional=tuple(FORMS))
+    result = {}
+    for code, fields in given.items():
+        names = {f.name for f in verifiable_fields(FORMS[code].model)}
+        listed = []
+        for j, name in enumerate(r.sequence(fields, f"{path}.{code}")):
+            if name not in names:
+                r.fail(f"{path}.{code}[{j}]", f"{code!r} has no field {name!r}")
+            if name in listed:
+                r.fail(f"{path}.{code}[{j}]", f"{name!r} is listed twice")
+            listed.append(name)
+        result[code] = listed
+    return result
+
+
 def value_text(record, field_name: str) -> str:
     field = record._meta.get_field(field_name)
     return "" if getattr(record, field.attname) is None else field.value_to_string(record)

@@ -1,6 +1,7 @@
 """Query pages: the lists, one query with its thread and the transitions the user may take, and the
 raise-query form reached from a field of a CRF, a participant or a visit."""
 
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -14,6 +15,7 @@ from trials import selectors as trial_selectors
 from . import selectors, services
 from .forms import MessageForm, RaiseQueryForm, ReleaseForm
 from .models import QueryStatus
+from .worklists import VISIT_KINDS, missing_form_titles, visits_of_kind
 
 # Bookkeeping columns a query is never about.
 NOT_QUERYABLE = {
@@ -209,4 +211,23 @@ def raise_query(request, code, form_pk):
         ),
         template="monitoring/raise_query.html",
         context={"participant": participant, "record_title": title},
+    )
+
+
+# The home page's worklists -----------------------------------------------------------------------
+
+
+def visit_worklist(request):
+    """The visits behind a count of the home page's worklist: open, overdue, opening soon, forms missing."""
+    kind = request.GET.get("kind", "overdue")
+    if kind not in VISIT_KINDS:
+        raise Http404
+    site = request.GET.get("site", "")[:20]
+    page = Paginator(visits_of_kind(request.user, kind, site=site), 50).get_page(request.GET.get("page"))
+    for visit in page:
+        visit.missing_forms = missing_form_titles(visit) if kind == "forms_missing" else []
+    return render(
+        request,
+        "monitoring/visit_worklist.html",
+        {"page": page, "kind": kind, "title": VISIT_KINDS[kind], "site": site, "kinds": VISIT_KINDS},
     )

@@ -1,7 +1,8 @@
 """Reminder kinds, one declaration each: what is due (a query over stored dates), who hears about it,
 how it reads, and which protocol setting gives its lead time.
 
-A new kind is one more ``ReminderKind`` in ``REMINDER_KINDS`` and a template
+A new kind is one more ``ReminderKind`` in ``REMINDER_KINDS`` (``register_kind`` from another app's
+``AppConfig.ready()``) and a template
 ``templates/notifications/email/<name>.txt``; the scan, the send task, the digest, the in-app list and
 the dry run need no change. ``due`` returns a queryset of the objects due at ``now`` (one indexed query),
 ``describe`` turns one into a ``Due`` (its key says what makes it due, e.g. a query's escalation step),
@@ -15,13 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db.models import QuerySet, Value
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Role
-from adverse_events import reminders as sae_reminders
 from trials.models import ParticipantStatus, Study
 from trials.protocol import DEFAULT_SETTINGS
 from visits.models import Visit
@@ -212,7 +212,7 @@ VISIT_OVERDUE = ReminderKind(
 
 
 def _single_instance_form_specs():
-    from crfs.registry import FORMS
+    from visits.catalogue import FORMS
 
     # Repeating forms (lab panels, medication log) have no fixed count per visit to chase.
     return [spec for spec in FORMS.values() if not spec.repeating]
@@ -267,7 +267,7 @@ def visits_with_missing_forms(study: Study, now: datetime, lead_days: int) -> Qu
 
 
 def describe_missing_forms(visit: Visit) -> Due:
-    from crfs.registry import FORMS
+    from visits.catalogue import FORMS
 
     due = describe_visit(visit)
     missing = [
@@ -299,152 +299,28 @@ FORMS_MISSING = ReminderKind(
 )
 
 
-# Serious adverse events (clock and recipients in adverse_events.reminders) ------------------------
-
-SAE_REPORTED = ReminderKind(
-    name="sae_reported",
-    label=_("Serious adverse event reported"),
-    subject=_("SAE · %(study_id)s · AE %(ae_number)s %(term)s: initial report due %(due_at)s"),
-    due=sae_reminders.new_reports,
-    describe=sae_reminders.describe_reported,
-    recipients=sae_reminders.safety_contacts,
-    immediate=True,
-)
-
-SAE_REPORT_DUE_SOON = ReminderKind(
-    name="sae_report_due_soon",
-    label=_("SAE initial report due soon, not submitted"),
-    subject=_("SAE · %(study_id)s · AE %(ae_number)s: initial report not submitted, due %(due_at)s"),
-    due=sae_reminders.reports_due_soon,
-    describe=sae_reminders.describe_due_soon,
-    recipients=sae_reminders.safety_contacts,
-    immediate=True,
-)
-
-SAE_REPORT_OVERDUE = ReminderKind(
-    name="sae_report_overdue",
-    label=_("SAE initial report overdue"),
-    subject=_("SAE · %(study_id)s · AE %(ae_number)s: initial report OVERDUE since %(due_at)s"),
-    due=sae_reminders.reports_overdue,
-    describe=sae_reminders.describe_overdue,
-    recipients=sae_reminders.safety_contacts,
-    immediate=True,
-)
-
-
-# Queries (the site's open queries age; a data manager hears of those left unresolved) ----------------
-
-
-def queries_open_for(study: Study, now: datetime, days: int, statuses) -> QuerySet:
-    """Released queries in ``statuses`` that reached the site ``days`` or more days before ``now``."""
-    from monitoring.models import Query
-
-    return (
-        Query.objects.filter(
-            participant__site__study=study,
-            participant__entered_in_error=False,
-            status__in=statuses,
-            released_at__isnull=False,
-            released_at__lte=now - timedelta(days=days),
-        )
-        .annotate(reminder_days=Value(days))
-        .select_related("participant__site__study")
-        .order_by("released_at", "pk")
-    )
-
-
-def describe_query(query, step: str) -> Due:
-    from zoneinfo import ZoneInfo
-
-    days = query.reminder_days
-    participant = query.participant
-    site = participant.site
-    return Due(
-        object_key=f"query_{step}:{query.pk}",
-        site_id=site.pk,
-        due_on=(query.released_at + timedelta(days=days)).astimezone(ZoneInfo(site.timezone)).date(),
-        context={
-            "study_code": site.study.code,
-            "study_id": participant.study_id or participant.screening_number,
-            "query_id": query.pk,
-            "field_name": query.field_name,
-            "query_text": query.text,
-            "status": str(query.get_status_display()),
-            "priority": str(query.get_priority_display()),
-            "released_on": query.released_at.astimezone(ZoneInfo(site.timezone)).date().isoformat(),
-            "days": days,
-            "site_code": site.code,
-            "site_name": site.name,
-            "path": reverse("query_detail", args=[query.pk]),
-        },
-        obj=query,
-    )
-
-
-def site_staff_and_opener(dues: Sequence[Due]) -> list[tuple[Due, int]]:
-    """The site's coordinators and investigators (one query) and the query's opener."""
-    pairs = SITE_VISIT_STAFF(dues)
-    seen = {(due.object_key, user_id) for due, user_id in pairs}
-    pairs += [
-        (due, due.obj.opened_by_id)
-        for due in dues
-        if due.obj.opened_by_id and (due.object_key, due.obj.opened_by_id) not in seen
-    ]
-    return pairs
-
-
-def data_managers(dues: Sequence[Due]) -> list[tuple[Due, int]]:
-    """The study's data managers (one query)."""
-    study_ids = {due.obj.participant.site.study_id for due in dues}
-    rows = (
-        Membership.objects.filter(
-            study_id__in=study_ids, role=Role.DATA_MANAGER, active=True, user__is_active=True
-        )
-        .order_by("user_id")
-        .values_list("study_id", "user_id")
-        .distinct()
-    )
-    by_study = defaultdict(set)
-    for study_id, user_id in rows:
-        by_study[study_id].add(user_id)
-    return [(due, user_id) for due in dues for user_id in sorted(by_study[due.obj.participant.site.study_id])]
-
-
-QUERY_AGEING = ReminderKind(
-    name="query_ageing",
-    label=_("Query open for too long"),
-    subject=_("%(study_id)s · query %(query_id)s on %(field_name)s: open since %(released_on)s"),
-    lead_days_setting="query_ageing_days",
-    due=lambda study, now, days: queries_open_for(study, now, days, ["open"]),
-    describe=lambda query: describe_query(query, "ageing"),
-    recipients=site_staff_and_opener,
-)
-
-QUERY_ESCALATION = ReminderKind(
-    name="query_escalation",
-    label=_("Query unresolved, escalated to data management"),
-    subject=_("%(study_id)s · query %(query_id)s on %(field_name)s: unresolved since %(released_on)s"),
-    lead_days_setting="query_escalation_days",
-    due=lambda study, now, days: queries_open_for(study, now, days, ["open", "answered"]),
-    describe=lambda query: describe_query(query, "escalation"),
-    recipients=data_managers,
-)
-
-
-REMINDER_KINDS: tuple[ReminderKind, ...] = (
+# The kinds of the base apps; the workflow apps register theirs from ``AppConfig.ready()`` with
+# ``register_kind`` (``adverse_events.reminders``: the SAE clock; ``monitoring.reminders``: ageing queries),
+# in the order of ``INSTALLED_APPS``. One list, extended in place, so every importer sees them all.
+REMINDER_KINDS: list[ReminderKind] = [
     VISIT_WINDOW_OPENS_SOON,
     VISIT_WINDOW_OPENS_TODAY,
     VISIT_WINDOW_CLOSES_SOON,
     VISIT_OVERDUE,
     FORMS_MISSING,
-    SAE_REPORTED,
-    SAE_REPORT_DUE_SOON,
-    SAE_REPORT_OVERDUE,
-    QUERY_AGEING,
-    QUERY_ESCALATION,
-)
+]
 
 _BY_NAME = {kind.name: kind for kind in REMINDER_KINDS}
+
+
+def register_kind(kind: ReminderKind) -> None:
+    """Add a reminder kind that the scan, the send task, the digest and the in-app list then handle."""
+    if _BY_NAME.get(kind.name) is kind:
+        return
+    if kind.name in _BY_NAME:
+        raise ValueError(f"reminder kind {kind.name!r} registered twice")
+    REMINDER_KINDS.append(kind)
+    _BY_NAME[kind.name] = kind
 
 
 def kind_named(name: str) -> ReminderKind:

@@ -79,9 +79,9 @@ class EligibilityForm(ServiceForm):
     def __init__(self, *args, participant=None, **kwargs):
         super().__init__(*args, participant=participant, **kwargs)
         if participant is not None and not self.is_bound:
-            from crfs.eligibility import decision_from_checklist  # crfs builds on this app
+            from .eligibility import proposed_decision  # the checklist's proposal (crfs registers it)
 
-            for key, value in decision_from_checklist(participant).items():
+            for key, value in proposed_decision(participant).items():
                 self.initial.setdefault(key, value)
 
 

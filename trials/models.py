@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from edc.integrity import RefuseWhenLocked
 from edc.models import ClinicalRecord
-from monitoring.triggers import RefuseWhenLocked
 
 
 class Study(models.Model):

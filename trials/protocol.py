@@ -8,6 +8,7 @@ changed file becomes a new protocol version (an amendment) and never rewrites ex
 import hashlib
 import json
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -267,29 +268,28 @@ def parse(text: str, source: str) -> dict[str, Any]:
             r.fail("settings.lab_ae_prompt_min_grade", f"must be a CTCAE grade from 1 to 5, got {grade!r}")
         content["settings"]["lab_ae_prompt_min_grade"] = grade
     if "critical_fields" in optional:  # only when given (checksum)
-        content["settings"]["critical_fields"] = _critical_fields(r, optional["critical_fields"])
+        content["settings"]["critical_fields"] = _validated(r, "critical_fields", optional["critical_fields"])
     return content
 
 
-def _critical_fields(r: _Reader, given) -> dict[str, list[str]]:
-    """``{form code: [field, ...]}``, each form a CRF the system implements and each field one of its own."""
-    from crfs.registry import FORMS
-    from monitoring.verification import verifiable_fields
+# Validators of the settings that an app built on this one reads (``monitoring`` validates
+# ``critical_fields`` against the fields SDV can verify): ``function(reader, value, path) -> value``,
+# registered from the app's ``AppConfig.ready()``. The reader's ``fail`` names the file and the path.
+SETTING_VALIDATORS: dict[str, Callable] = {}
 
-    path = "settings.critical_fields"
-    r.mapping(given, path, optional=tuple(FORMS))
-    result = {}
-    for code, fields in given.items():
-        names = {f.name for f in verifiable_fields(FORMS[code].model)}
-        listed = []
-        for j, name in enumerate(r.sequence(fields, f"{path}.{code}")):
-            if name not in names:
-                r.fail(f"{path}.{code}[{j}]", f"{code!r} has no field {name!r}")
-            if name in listed:
-                r.fail(f"{path}.{code}[{j}]", f"{name!r} is listed twice")
-            listed.append(name)
-        result[code] = listed
-    return result
+
+def register_setting_validator(key: str, validator: Callable) -> None:
+    if SETTING_VALIDATORS.get(key, validator) is not validator:
+        raise ValueError(f"setting {key!r} already has a validator")
+    SETTING_VALIDATORS[key] = validator
+
+
+def _validated(r: _Reader, key: str, given):
+    path = f"settings.{key}"
+    validator = SETTING_VALIDATORS.get(key)
+    if validator is None:
+        r.fail(path, "no installed app reads this setting")
+    return validator(r, given, path)
 
 
 def _settings(r: _Reader, given, defaults, path):

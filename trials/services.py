@@ -13,10 +13,11 @@ from django.utils.translation import gettext as _
 from accounts.permissions import Action, require
 from edc.audit import audited
 from edc.errors import DomainError
+from edc.integrity import before_change
 from edc.localtime import site_today
-from monitoring.locks import refuse_if_locked
 from visits.services import create_schedule, create_screening_visit, reanchor_schedule
 
+from . import eligibility
 from .models import Participant, ParticipantStatus, Site
 
 S = ParticipantStatus
@@ -49,7 +50,7 @@ def _lock(participant, expected_version=None) -> Participant:
     if current.entered_in_error:
         raise DomainError(_("This participant was entered in error and can no longer change."))
     current.bump_version(expected_version)
-    refuse_if_locked(current)
+    before_change(current)  # refused while a lock covers it
     return current
 
 
@@ -113,12 +114,10 @@ def record_consent(
 def _require_checklist(participant, *, on: date | None = None):
     """When the protocol has an eligibility checklist, every criterion on it must be met.
 
-    The checklist is a case report form (``crfs``); the rule lives beside it in
-    ``crfs.eligibility``, imported here at call time because ``crfs`` builds on this app.
+    The checklist is a case report form (``crfs``); its rule lives beside it in ``crfs.eligibility``
+    and is registered with ``trials.eligibility``, because ``crfs`` builds on this app.
     """
-    from crfs.eligibility import enrollment_blockers
-
-    problems = enrollment_blockers(participant, on=on)
+    problems = eligibility.enrollment_blockers(participant, on=on)
     if problems:
         raise DomainError(" ".join([_("The eligibility checklist does not allow this yet."), *problems]))
 

@@ -11,12 +11,11 @@ from accounts.permissions import Action, can, require, roles
 from edc.views import submit
 
 from . import forms, selectors, services
+from .home import home_sections
 from .models import ParticipantStatus
 
 
 def home(request):
-    from monitoring.worklists import worklists
-
     user = request.user
     now = timezone.now()
     # The visits due are the sites' and their monitors' work; study-wide roles have their own lists.
@@ -24,32 +23,12 @@ def home(request):
     context = {
         "sites": selectors.enrollment_by_site(user),
         "visits_due": selectors.visits_due(user, days=7, now=now)[:50] if site_work else None,
-        "worklists": worklists(user, now=now),
+        "worklists": home_sections(user, now=now),  # (template, section) of the registered panels
         "roles": sorted(r.label for r in roles(user)),
         "can_screen": can(user, Action.ENTER_DATA),
         "now": now,
     }
     return render(request, "trials/home.html", context)
-
-
-def visit_worklist(request):
-    """The visits behind a count of the home page's worklist: open, overdue, opening soon, forms missing."""
-    from django.http import Http404
-
-    from monitoring.worklists import VISIT_KINDS, missing_form_titles, visits_of_kind
-
-    kind = request.GET.get("kind", "overdue")
-    if kind not in VISIT_KINDS:
-        raise Http404
-    site = request.GET.get("site", "")[:20]
-    page = Paginator(visits_of_kind(request.user, kind, site=site), 50).get_page(request.GET.get("page"))
-    for visit in page:
-        visit.missing_forms = missing_form_titles(visit) if kind == "forms_missing" else []
-    return render(
-        request,
-        "trials/visit_worklist.html",
-        {"page": page, "kind": kind, "title": VISIT_KINDS[kind], "site": site, "kinds": VISIT_KINDS},
-    )
 
 
 def participant_list(request):

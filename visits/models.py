@@ -10,8 +10,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from edc.integrity import RefuseWhenLocked
 from edc.models import ClinicalRecord
-from monitoring.triggers import RefuseWhenLocked
 
 
 class VisitStatus(models.TextChoices):

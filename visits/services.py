@@ -7,9 +7,8 @@ from django.utils.translation import gettext as _
 from accounts.permissions import Action, require
 from edc.audit import audited
 from edc.errors import DomainError
+from edc.integrity import after_change, before_change
 from edc.localtime import site_today
-from monitoring.locks import refuse_if_locked
-from signatures.services import break_signatures
 from trials.models import Participant
 
 from .models import Visit
@@ -114,7 +113,7 @@ def reanchor_schedule(participant) -> int:
 def _locked_visit(visit, expected_version):
     current = Visit.objects.select_for_update().select_related("participant__site").get(pk=visit.pk)
     current.bump_version(expected_version)
-    refuse_if_locked(current)
+    before_change(current)  # refused while a lock covers it
     return current
 
 
@@ -147,11 +146,12 @@ def record_visit(*, user, visit, visit_date: date, reason: str = "", expected_ve
         raise DomainError(_("The screening visit cannot be after enrollment."), field="visit_date")
     with audited(user=user, action="record_visit", reason=reason or _("visit recorded")):
         current = _locked_visit(visit, expected_version)
+        changes = {"visit_date": (current.visit_date, visit_date)}
         current.visit_date, current.missed, current.not_applicable = visit_date, False, False
         if screening and participant.screening_date != visit_date:
             _move_screening(current, visit_date)
         current.save()
-        break_signatures(record=current, user=user, reason=reason, changes=["visit_date"])
+        after_change(record=current, user=user, reason=reason, changes=changes)  # signatures, SDV
     return current
 
 
@@ -198,5 +198,6 @@ def add_unscheduled_visit(*, user, participant, visit_date: date, reason: str) -
             unscheduled=True,
             status_reason=reason,
         )
-        break_signatures(record=visit, user=user, reason=reason, changes=["visit_date"])  # casebook
+        # A new visit changes the casebook's content (its signature breaks).
+        after_change(record=visit, user=user, reason=reason, changes={"visit_date": (None, visit_date)})
         return visit

@@ -1,5 +1,5 @@
 """The study dashboard of the demo study equals a count made by hand from the demo definitions
-(trials/management/commands/seed_demo.py and efficacy/demo.py).
+(efficacy/management/commands/seed_demo.py and efficacy/demo.py).
 
 Infused demo participants (index: days since infusion, profile, dose level):
 4: 7 d, low_activity, DL2 · 5: 107 d, slow_responder, DL3 · 6: 387 d, complete_response, DL1 (no

@@ -14,10 +14,10 @@ from crfs.models import VitalSigns
 from crfs.registry import FORMS
 from crfs.services import mark_form_entered_in_error, save_form
 from edc.errors import LOCKED_SQLSTATE, DomainError, LockedError
+from edc.integrity import TRIGGER_NAME
 from edc.models import ClinicalRecord
 from monitoring.locks import lock, refuse_if_locked, unlock
 from monitoring.models import Lock, LockScope
-from monitoring.triggers import TRIGGER_NAME
 from tests.conftest import make_participant, today_at
 from trials import services as trial_services
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 import time_machine
 from django.utils import timezone
 
+from monitoring.reminders import QUERY_AGEING, QUERY_ESCALATION
 from monitoring.services import answer_query, open_query
-from notifications.kinds import QUERY_AGEING, QUERY_ESCALATION
 
 
 def due_ids(kind, study, instant):

@@ -42,7 +42,7 @@ def test_seed_demo_creates_one_user_per_role_and_synthetic_participants_once(db,
 
 
 def test_safety_summary_of_the_demo_data_equals_a_hand_count(db, monkeypatch):
-    """Demo events (trials/management/commands/seed_demo.py, DEMO_EVENTS), counted by hand:
+    """Demo events (efficacy/management/commands/seed_demo.py, DEMO_EVENTS), counted by hand:
     CAR-T-related (possible, probable, definite) with onset on days 0-90 after infusion."""
     from adverse_events.selectors import safety_summary
 

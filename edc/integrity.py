@@ -1,16 +1,29 @@
-"""The database half of locks: a clinical table refuses an INSERT or UPDATE that an active lock covers.
+"""Record integrity: what guards every clinical record, whichever app stores it.
 
-The services refuse first, with a translated message (``monitoring.locks.refuse_if_locked``); this
-trigger makes a lock hold on every other path too (a raw ORM ``save()``, a ``QuerySet.update()``, a
-shell, a command). Every concrete clinical record declares it in its ``Meta.triggers``;
-``tests/monitoring/test_locks.py`` checks that none is missing.
+The clinical-record base (``edc.models.ClinicalRecord``) gives each record its version for optimistic
+locking; this module gives it the rest, so that the base apps (``trials``, ``visits``) need nothing from
+the apps built on them:
+
+- the lock trigger (:class:`RefuseWhenLocked`), declared in the ``Meta.triggers`` of every concrete
+  clinical record: the table refuses an INSERT or UPDATE that an active lock covers, on every path (a
+  raw ORM ``save()``, a ``QuerySet.update()``, a shell, a command). It reads the lock table of the model
+  registered with :func:`register_lock_model` (``monitoring.Lock``);
+- two hook points that each write path of a clinical record calls inside its audited transaction:
+  :func:`before_change` (refuse it: ``monitoring`` registers its lock check, which raises ``LockedError``
+  with the lock's translated message) and :func:`after_change` (its consequences: ``signatures`` breaks
+  the signatures whose content changed, ``monitoring`` clears the source-data verifications).
+
+The apps that add locks, SDV and signatures register into these from their ``AppConfig.ready()``;
+``tests/monitoring/test_locks.py`` checks that no clinical record lacks the trigger.
 """
 
+from collections.abc import Callable
 from textwrap import dedent
 
 import pgtrigger
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from edc.errors import LOCKED_SQLSTATE
 
@@ -56,7 +69,7 @@ class RefuseWhenLocked(pgtrigger.Trigger):
 
     def get_func(self, model):
         form, form_id, lookup = self.covered(model)
-        lock = apps.get_model("monitoring", "Lock")._meta.db_table
+        lock = lock_model()._meta.db_table
         user = apps.get_model(settings.AUTH_USER_MODEL)._meta.db_table
         site = "NEW.\"site_id\"" if model._meta.label == "trials.Participant" else (
             '(SELECT p."site_id" FROM "trials_participant" p WHERE p."id" = _participant)'
@@ -107,3 +120,54 @@ def _columns(model, alias: str) -> tuple[str, str]:
     else:
         visit = "NULL"
     return participant, visit
+
+
+# The lock model and the hooks ------------------------------------------------------------------------
+
+_lock_model: list[str] = []  # "app_label.Model" of the lock table the trigger reads
+_before_change: list[Callable] = []  # function(record): raise DomainError to refuse the change
+_after_change: list[Callable] = []  # function(*, record, user, reason, changes): the change's consequences
+
+
+def register_lock_model(label: str) -> None:
+    """Name the model (``"monitoring.Lock"``) whose active rows the lock trigger refuses writes under."""
+    if _lock_model and _lock_model[0] != label:
+        raise ImproperlyConfigured(f"The lock model is already {_lock_model[0]}, not {label}.")
+    _lock_model[:] = [label]
+
+
+def lock_model():
+    if not _lock_model:
+        raise ImproperlyConfigured("No installed app registered the lock model (register_lock_model).")
+    return apps.get_model(_lock_model[0])
+
+
+def on_before_change(hook: Callable) -> None:
+    """Run ``hook(record)`` before every change of a clinical record; it raises to refuse the change."""
+    if hook not in _before_change:
+        _before_change.append(hook)
+
+
+def on_after_change(hook: Callable) -> None:
+    """Run ``hook(record=, user=, reason=, changes=)`` after every change of a clinical record."""
+    if hook not in _after_change:
+        _after_change.append(hook)
+
+
+def before_change(record) -> None:
+    """Refuse a change of ``record`` that a registered check forbids (a lock covers it: ``LockedError``).
+
+    Call it on the row locked for the transaction, before writing.
+    """
+    for hook in _before_change:
+        hook(record)
+
+
+def after_change(*, record, user, reason: str = "", changes: dict) -> None:
+    """Let the registered apps react to the change of ``record`` just written, in the same transaction.
+
+    ``changes``: ``{field name or label: (old, new)}`` of what changed (signatures name them in the
+    reason they were broken; SDV clears the verifications of those fields and of the whole form).
+    """
+    for hook in _after_change:
+        hook(record=record, user=user, reason=reason, changes=changes)

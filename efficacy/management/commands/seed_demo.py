@@ -1,4 +1,9 @@
-"""Demo users (one per role) and ~12 synthetic participants at different stages. Demo mode only."""
+"""Demo users (one per role) and ~12 synthetic participants at different stages. Demo mode only.
+
+The demo enters data through every clinical app (screening forms, adverse events, efficacy data), so it
+lives in the app at the top of them: ``efficacy`` already builds on all the others, and the base apps
+(``trials``, ``visits``) stay free of them (``tests/project/test_layers.py``).
+"""
 
 import secrets
 from datetime import timedelta
