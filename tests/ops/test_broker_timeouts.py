@@ -46,7 +46,9 @@ def test_requesting_an_export_with_the_broker_down_answers_within_five_seconds_w
 ):
     client.force_login(sponsor_admin)
     started = time.monotonic()
-    response = client.post(reverse("export_new"), {"formats": ["csv"], "date_mode": "shift", "deidentify": "on"})
+    response = client.post(
+        reverse("export_new"), {"formats": ["csv"], "date_mode": "shift", "deidentify": "on"}
+    )
     elapsed = time.monotonic() - started
     assert elapsed < 5, elapsed
     # The form was valid, so the job was recorded and its enqueueing reached the broker.

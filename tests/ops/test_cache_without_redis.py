@@ -6,7 +6,6 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.test import override_settings
-from django.urls import reverse
 
 from tests.efficacy.conftest import hand_participant  # noqa: F401 - fixture
 
@@ -23,7 +22,11 @@ def broken_redis_url(request):
 
 @pytest.mark.parametrize("page", ["/efficacy/", "/efficacy/?csv=proportions"])
 def test_cache_using_pages_answer_200_within_seconds_without_redis(
-    client, data_manager, hand_participant, broken_redis_url, page  # noqa: F811
+    client,
+    data_manager,
+    hand_participant,  # noqa: F811
+    broken_redis_url,
+    page,
 ):
     client.force_login(data_manager)
     with override_settings(CACHES=caches_at(broken_redis_url)):
