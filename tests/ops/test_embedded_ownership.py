@@ -129,3 +129,21 @@ def test_a_killed_embedded_redis_is_restarted_by_the_supervisor_at_the_same_addr
     finally:
         server.release()
     assert not redis_answers(tmp_path)
+
+
+def test_a_killed_embedded_postgres_is_restarted_by_the_supervisor_at_the_same_address(tmp_path):
+    from edc.supervisor import Supervisor
+
+    server = embedded.EmbeddedPostgres(tmp_path / "pgdata")
+    url = server.acquire(claim=True)
+    try:
+        supervisor = Supervisor([server], initial_delay=0.5)
+        supervisor.start()
+        old = server.pid()
+        os.kill(old, signal.SIGKILL)
+        # A first start may fail while the killed server's processes linger: the next one succeeds.
+        assert wait_for(lambda: (supervisor.check() or True) and postgres_answers(tmp_path), 60, 0.5)
+        assert server.pid() != old and server.url() == url
+    finally:
+        server.release()
+    assert not postgres_answers(tmp_path)
