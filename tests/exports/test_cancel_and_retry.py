@@ -4,7 +4,9 @@ starting an export; every transition in the job's history, attributed."""
 import time
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import Role
 from exports import csv_export, services, tasks
@@ -185,7 +187,14 @@ def test_the_page_offers_cancel_and_retry_and_shows_the_history(client, sponsor_
     assert "Running (attempt 1)" in page and "ZeroDivisionError" in page
 
 
-def test_the_page_is_in_simplified_chinese(client, sponsor_admin, study):
+@pytest.fixture
+def english_afterwards():
+    """The language middleware leaves the user's language active in this thread after the request."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+def test_the_page_is_in_simplified_chinese(client, sponsor_admin, study, english_afterwards):
     queued_job(sponsor_admin, study)
     sponsor_admin.profile.language = "zh-hans"
     sponsor_admin.profile.save()
