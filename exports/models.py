@@ -12,14 +12,37 @@ class ExportStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
-@pghistory.track(pghistory.InsertEvent("created"), pghistory.UpdateEvent("updated"))
+class ExportFailure(models.TextChoices):
+    """Why a job failed, shown in the user's language above the technical detail in ``error``."""
+
+    ERROR = "error", _("The export stopped on an error.")
+    BROKER = "broker", _("The task queue was unavailable: the export was not started.")
+    WORKER_LOST = "worker_lost", _("The worker stopped on every attempt: the export was given up.")
+
+
+# A job in one of these states still has a worker to wait for; the others are final.
+ACTIVE_STATUSES = (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+
+# The heartbeat is a sign of life, not a change: it is neither a history row nor an update event.
+@pghistory.track(
+    pghistory.InsertEvent("created"),
+    pghistory.UpdateEvent("updated", condition=pghistory.AnyChange(exclude=["heartbeat_at"])),
+    exclude=["heartbeat_at"],
+)
 class ExportJob(models.Model):
     """One export: who asked, with which options, how far it got, and what it produced.
 
     ``files`` lists every file of the zip as ``{"name", "rows", "bytes", "sha256"}``: the manifest
     inside the zip repeats it, so a copy of the zip can be checked against this record.
+
+    A job always ends (done, failed or cancelled): ``attempt`` counts the runs a worker started (a run
+    whose worker died is run again as the next attempt, see ``services.recover_stale_exports``), and
+    ``heartbeat_at`` is the last sign of life (the enqueue while queued, the worker while running).
+    A retry of a failed or cancelled job is a new job whose ``retry_of`` names the old one.
     """
 
     study = models.ForeignKey("trials.Study", models.PROTECT, related_name="+")
@@ -41,11 +64,31 @@ class ExportJob(models.Model):
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    failure = models.CharField(_("failure"), max_length=20, choices=ExportFailure.choices, blank=True)
     error = models.TextField(_("error"), blank=True)
     files = models.JSONField(_("files"), default=list)
     zip_path = models.CharField(_("zip file"), max_length=500, blank=True)
     zip_sha256 = models.CharField(_("SHA-256 of the zip"), max_length=64, blank=True)
     zip_bytes = models.PositiveBigIntegerField(_("size (bytes)"), null=True, blank=True)
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(_("cancel requested"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cancelled by"),
+    )
+    retry_of = models.ForeignKey(
+        "self",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="retries",
+        verbose_name=_("retry of"),
+    )
 
     class Meta:
         ordering = ["-requested_at", "-pk"]

@@ -15,4 +15,4 @@ def export_study_for(user) -> Study | None:
 
 def jobs_for(user) -> QuerySet:
     studies = Study.objects.filter(sites__id__in=site_ids(user, Action.EXPORT)).values("pk")
-    return ExportJob.objects.filter(study__in=studies).select_related("requested_by", "study")
+    return ExportJob.objects.filter(study__in=studies).select_related("requested_by", "study", "cancelled_by")

@@ -1,10 +1,10 @@
-"""Export pages: the list of jobs with the new-export form, the progress partial, the download."""
+"""Export pages: the list of jobs with the new-export form, the progress partial, the download,
+cancel and retry."""
 
-from functools import partial
-
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -16,7 +16,7 @@ from trials.models import Site
 
 from . import selectors, services
 from .forms import ExportForm
-from .models import ExportStatus
+from .models import ACTIVE_STATUSES, ExportStatus
 from .options import ExportOptions
 
 
@@ -32,11 +32,22 @@ def _form(request, study, data=None):
     return ExportForm(data, study=study, sites=sites)
 
 
-def _page_context(request, study):
-    jobs = list(selectors.jobs_for(request.user)[:50])
-    check = services.export_checker(request.user, study.pk)
+def _annotate(jobs, check):
+    """What the user may do with each job, and each job's transitions (one query for all)."""
+    history = services.job_history(jobs)
     for job in jobs:
-        job.may_download = job.status == ExportStatus.DONE and check(ExportOptions.from_json(job.options))
+        allowed = check(ExportOptions.from_json(job.options))
+        job.may_download = job.status == ExportStatus.DONE and allowed
+        job.may_cancel = job.status in ACTIVE_STATUSES and allowed and job.cancel_requested_at is None
+        job.may_retry = job.status in (ExportStatus.FAILED, ExportStatus.CANCELLED) and allowed
+        job.history = history[job.pk]
+    return jobs
+
+
+def _page_context(request, study):
+    jobs = _annotate(
+        list(selectors.jobs_for(request.user)[:50]), services.export_checker(request.user, study.pk)
+    )
     return {
         "study": study,
         "jobs": jobs,
@@ -56,24 +67,74 @@ def export_list(request):
 def export_new(request):
     study = _study(request)
     form = _form(request, study, request.POST)
-    return submit(
+    started = []
+
+    def start(**kwargs):
+        started.append(services.request_export(user=request.user, **kwargs))
+
+    response = submit(
         request,
         form,
-        partial(services.request_export, user=request.user),
+        start,
         success_url=reverse("export_list"),
-        success_message=_("Export queued: it will be ready to download below."),
+        success_message=_("Export requested: its status is shown below."),
         template="exports/export_list.html",
         context=_page_context(request, study),
     )
+    if started and started[0].status == ExportStatus.FAILED:
+        messages.error(request, _not_queued(started[0]))
+    return response
+
+
+def _not_queued(job) -> str:
+    return _(
+        "Export %(id)s could not be queued: the task queue is unavailable (%(error)s). It is recorded "
+        "as failed; retry it below once the service is back."
+    ) % {"id": job.pk, "error": job.error}
+
+
+@require_POST
+def export_cancel(request, pk):
+    _study(request)
+    job = get_object_or_404(selectors.jobs_for(request.user), pk=pk)
+    try:
+        job = services.cancel_export(user=request.user, job_id=job.pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if job.status == ExportStatus.CANCELLED:
+            messages.success(request, _("Export %(id)s cancelled.") % {"id": job.pk})
+        else:
+            messages.success(
+                request,
+                _("Export %(id)s stops at its next step; its partial files are removed.") % {"id": job.pk},
+            )
+    return redirect("export_list")
+
+
+@require_POST
+def export_retry(request, pk):
+    _study(request)
+    old = get_object_or_404(selectors.jobs_for(request.user), pk=pk)
+    try:
+        job = services.retry_export(user=request.user, job_id=old.pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if job.status == ExportStatus.FAILED:
+            messages.error(request, _not_queued(job))
+        else:
+            messages.success(
+                request, _("Export %(old)s retried as export %(id)s.") % {"old": old.pk, "id": job.pk}
+            )
+    return redirect("export_list")
 
 
 @require_GET
 def export_progress(request, pk):
     _study(request)
     job = get_object_or_404(selectors.jobs_for(request.user), pk=pk)
-    job.may_download = job.status == ExportStatus.DONE and services.may_export(
-        request.user, ExportOptions.from_json(job.options)
-    )
+    _annotate([job], lambda options: services.may_export(request.user, options))
     return render(request, "exports/_job_row.html", {"job": job})
 
 

@@ -211,6 +211,14 @@ EDC_PROTOCOL_FILE = env("EDC_PROTOCOL_FILE", default=str(BASE_DIR / "protocols" 
 # Finished dataset exports (zips with their manifest); not served as static files: downloads are
 # permission-checked and audited.
 EXPORT_ROOT = Path(env("EXPORT_ROOT", default=str(BASE_DIR / "var" / "exports")))
+# A running export writes a heartbeat every EXPORT_HEARTBEAT_SECONDS; beat's stale-export check (every
+# minute, exports migration 0003) re-runs a job silent for EXPORT_STALE_SECONDS, up to EXPORT_MAX_ATTEMPTS
+# runs, then fails it: a job whose worker died ends within 10 minutes.
+EXPORT_HEARTBEAT_SECONDS = env.float("EXPORT_HEARTBEAT_SECONDS", default=30)
+EXPORT_STALE_SECONDS = env.float("EXPORT_STALE_SECONDS", default=300)
+EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
+# Celery queue of the export runs (empty: Celery's default queue, the one `make run`'s worker reads).
+EXPORT_CELERY_QUEUE = env("EXPORT_CELERY_QUEUE", default="")
 
 LOGGING = {
     "version": 1,

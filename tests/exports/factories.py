@@ -60,3 +60,11 @@ def rows(content: bytes) -> list[dict]:
 
 def manifest(job) -> dict:
     return json.loads(read_zip(job)["manifest.json"])
+
+
+def history_in_english(jobs):
+    """``services.job_history`` as an English page shows it (the labels are in the active language)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        return services.job_history(jobs)

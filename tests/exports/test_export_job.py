@@ -94,11 +94,12 @@ def test_page_queues_the_task_after_commit(
     client, sponsor_admin, study, monkeypatch, django_capture_on_commit_callbacks
 ):
     queued = []
-    monkeypatch.setattr(tasks.run_export_task, "delay", queued.append)
+    monkeypatch.setattr(tasks.run_export_task, "apply_async", lambda args, **options: queued.append(args))
     client.force_login(sponsor_admin)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("export_new"), {"formats": ["csv"], "date_mode": "shift"})
-    assert queued == [ExportJob.objects.get().pk]
+    job = ExportJob.objects.get()
+    assert queued == [(job.pk, 1)] and job.status == ExportStatus.QUEUED
 
 
 def test_failed_export_records_why(sponsor_admin, study, two_sites, monkeypatch):
