@@ -318,6 +318,13 @@ def test_unarousable_is_grade_4(score):
     assert icans_grade(ice_score=score, consciousness="unarousable_or_vigorous_stimuli") == 4
 
 
+@pytest.mark.parametrize("score", [None, 0])
+def test_an_unarousable_patient_has_ice_domain_grade_4_not_the_grade_of_ice_0(score):
+    inputs = {**NORMAL_NEURO, "ice_score": score, "consciousness": "unarousable_or_vigorous_stimuli"}
+    domains = compute("astct_icans_adult", inputs)["domain_grades"]
+    assert (domains["ice"], domains["consciousness"]) == (4, 4)
+
+
 def test_an_untestable_ice_score_needs_an_unarousable_patient():
     with pytest.raises(CalculatorInputError, match="ice_score"):
         icans_grade(ice_score=None, consciousness="awakens_to_tactile")

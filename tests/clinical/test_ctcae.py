@@ -127,8 +127,22 @@ def test_transaminase_bands_with_an_abnormal_baseline(value, expected):
     assert grade("alt_increased", value, "U/L", uln=40, baseline=60) == expected
 
 
-def test_a_baseline_at_the_uln_is_a_normal_baseline():
-    assert grade("alt_increased", 60, "U/L", uln=40, baseline=40) == 1
+@pytest.mark.parametrize(
+    ("value", "baseline", "expected", "basis"),
+    [
+        # baseline == ULN is normal: the ULN bands apply (the baseline bands would give 0 at 50 / 40)
+        (50, 40, 1, "uln"),
+        (60, 40, 1, "uln"),
+        # just above the ULN it is abnormal: the baseline bands apply (60 / 41 < 1.5 x baseline)
+        (60, 41, 0, "baseline"),
+    ],
+)
+def test_a_baseline_at_the_uln_is_a_normal_baseline(value, baseline, expected, basis):
+    result = compute(
+        "ctcae_v5_labs",
+        {"parameter": "alt_increased", "value": value, "unit": "U/L", "uln": 40, "baseline": baseline},
+    )
+    assert (result["ctcae_grade"], result["grading_basis"]) == (expected, basis)
 
 
 def test_the_grading_basis_shows_which_rule_was_applied():
@@ -174,6 +188,20 @@ def test_creatinine_bands_by_uln(value, expected):
 )
 def test_creatinine_baseline_rule_raises_the_grade_above_the_uln(value, expected):
     assert grade("creatinine_increased", value, "mg/dL", uln=1.0, baseline=0.8) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "baseline", "expected"),
+    [
+        # grade 2 by baseline is >1.5-3.0 x baseline: 3.0 x is still grade 2, just above is grade 3
+        (1.2, 0.4, 2),
+        (1.21, 0.4, 3),
+        (1.2, 0.8, 1),  # exactly 1.5 x baseline is not yet grade 2: the ULN grade (1) stands
+        (1.21, 0.8, 2),
+    ],
+)
+def test_creatinine_baseline_band_edges(value, baseline, expected):
+    assert grade("creatinine_increased", value, "mg/dL", uln=1.0, baseline=baseline) == expected
 
 
 def test_creatinine_at_or_below_the_uln_is_grade_0_whatever_the_baseline():

@@ -163,6 +163,15 @@ def test_profound_neutropenia_at_or_below_100_sets_grades_3_and_4(days, grade):
     assert series(daily(range(days), low=0.1))["early_icaht_grade"] == grade
 
 
+@pytest.mark.parametrize(
+    ("low", "grade", "days_le_100"),
+    [(0.1, 3, 9), (0.15, 2, 0), (0.11, 2, 0)],
+)
+def test_profound_means_at_or_below_100_not_just_above(low, grade, days_le_100):
+    result = series(daily(range(9), low=low))
+    assert (result["early_icaht_grade"], result["early_days_anc_le_100"]) == (grade, days_le_100)
+
+
 def test_a_gap_of_up_to_7_days_is_interpolated_linearly():
     result = series({**dict.fromkeys(range(8), 0.3), 15: 0.3, **dict.fromkeys(range(16, 31), 2.0)})
     assert (result["early_icaht_grade"], result["early_days_anc_le_500"], result["early_filled_days"]) == (
@@ -250,9 +259,13 @@ def test_late_icaht_from_the_series_uses_results_after_day_30():
     )
 
 
-def test_late_icaht_ignores_results_after_the_last_late_day():
-    result = series({**daily([]), 45: 0.8, 200: 0.2}, late_last_day=100)
-    assert result["late_icaht_grade"] == 0
+@pytest.mark.parametrize(
+    ("last_result_day", "grade"),
+    [(99, 2), (100, 2), (101, 0), (200, 0)],
+)
+def test_late_icaht_ignores_results_after_the_last_late_day(last_result_day, grade):
+    result = series({**daily([]), 45: 0.8, last_result_day: 0.9}, late_last_day=100)
+    assert result["late_icaht_grade"] == grade
 
 
 def test_two_results_on_the_same_day_are_one_occasion():
