@@ -76,7 +76,10 @@ def test_a_hard_check_rejects_the_save_with_a_field_message(coordinator, baselin
 
 
 def test_a_hard_check_does_not_fire_on_a_plausible_value(coordinator, baseline):
-    save_form(user=coordinator, spec=VS, visit=baseline, data=full(baseline, temperature_c=Decimal("44.9")))
+    saved = save_form(
+        user=coordinator, spec=VS, visit=baseline, data=full(baseline, temperature_c=Decimal("44.9"))
+    )
+    assert VitalSigns.objects.get(pk=saved.pk).temperature_c == Decimal("44.9")
 
 
 def test_future_dates_are_rejected(coordinator, baseline):

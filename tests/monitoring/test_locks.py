@@ -182,8 +182,11 @@ def test_a_lock_is_never_deleted(data_manager, vitals):
         Lock.objects.filter(pk=held.pk).delete()
 
 
-def test_refuse_if_locked_passes_unlocked_data(vitals):
-    refuse_if_locked(vitals)
+def test_refuse_if_locked_passes_unlocked_data(data_manager, vitals):
+    assert refuse_if_locked(vitals) is None
+    lock(user=data_manager, scope=LockScope.FORM, target=vitals, reason="checked")
+    with pytest.raises(LockedError, match="This form is locked by datamanager"):
+        refuse_if_locked(vitals)
 
 
 def clinical_tables():
@@ -247,6 +250,8 @@ def test_a_monitor_cannot_lock(client, monitor, vitals):
     assert (
         client.post(reverse("lock_new", args=["vital_signs", vitals.pk]), {"reason": "x"}).status_code == 403
     )
+    assert not Lock.objects.exists()
+    refuse_if_locked(vitals)  # nothing covers the form: this does not raise
 
 
 def test_the_locks_page_lists_active_locks_of_the_users_sites_only(
