@@ -67,7 +67,7 @@ def test_a_grade_the_term_does_not_have_is_refused(coordinator, patient):
         record_ae(coordinator, patient, term="sepsis", grade=2)
     assert error.value.field == "grade"
     event = record_ae(coordinator, patient, term="fever", grade=1)
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="no grade 5"):
         services.add_grade(user=coordinator, event=event, grade_on=event.onset_date, grade=5)
 
 
@@ -122,7 +122,7 @@ def test_a_correction_needs_a_reason_and_a_current_version(coordinator, patient)
         user=coordinator, event=event, data=data, reason="Resolved", expected_version=event.version
     )
     assert event.resolution_date == patient.infusion_date + 3 * DAY
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="changed by someone else"):
         services.update_adverse_event(
             user=coordinator, event=event, data=data, reason="x", expected_version=1
         )
@@ -131,7 +131,7 @@ def test_a_correction_needs_a_reason_and_a_current_version(coordinator, patient)
 def test_roles_that_never_enter_data_cannot_record_events(make_user, monitor, patient):
     from django.core.exceptions import PermissionDenied
 
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="does not allow"):
         record_ae(monitor, patient)
 
 

@@ -313,7 +313,7 @@ def test_enrollment_is_refused_when_the_checklist_is_stale(coordinator, consente
     )
     problems = enrollment_blockers(p)
     assert any("save it again" in problem for problem in problems)
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="checklist"):
         services.enroll_participant(user=coordinator, participant=p, enrollment_date=p.consent_date)
 
 

@@ -122,7 +122,7 @@ def test_a_visit_date_outside_the_window_opens_a_query(coordinator, baseline):
 
 def test_a_form_the_visit_does_not_expect_is_refused(coordinator, baseline):
     ld = baseline.participant.visits.get(code="LD-4")
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="does not expect this form at this visit"):
         save_form(user=coordinator, spec=VS, visit=ld, data={"heart_rate": 70})
 
 
