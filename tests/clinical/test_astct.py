@@ -47,6 +47,33 @@ def test_fahrenheit_is_converted_then_rounded_before_the_fever_threshold(tempera
     assert (result["temperature_c"], result["crs_grade"]) == (celsius, grade)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "celsius"),
+    [
+        ("temperature_c", 25, 25.0),
+        ("temperature_c", 24.9, None),
+        ("temperature_c", 45, 45.0),
+        ("temperature_c", 45.1, None),
+        ("temperature_f", 77, 25.0),
+        ("temperature_f", 76.9, None),
+        ("temperature_f", 113, 45.0),
+        ("temperature_f", 113.1, None),
+    ],
+)
+def test_body_temperature_limits_are_inclusive(key, value, celsius):
+    changes = {"temperature_c": ..., key: value}
+    if celsius is not None:
+        assert crs(**changes)["temperature_c"] == celsius
+    else:
+        with pytest.raises(CalculatorInputError, match=key):
+            crs(**changes)
+
+
+def test_without_hypotension_or_oxygen_both_crs_domain_grades_are_0():
+    result = crs(**FEBRILE)
+    assert (result["crs_grade"], result["hypotension_grade"], result["hypoxia_grade"]) == (1, 0, 0)
+
+
 def test_fever_alone_is_grade_1():
     assert crs_grade(**FEBRILE) == 1
 
@@ -299,6 +326,11 @@ def icans_grade(**changes):
 
 def test_ice_10_with_nothing_else_is_grade_0():
     assert icans_grade() == 0
+
+
+def test_a_normal_neurological_examination_has_every_icans_domain_at_0():
+    domains = compute("astct_icans_adult", NORMAL_NEURO)["domain_grades"]
+    assert domains == {"ice": 0, "consciousness": 0, "seizure": 0, "motor": 0, "icp_cerebral_edema": 0}
 
 
 @pytest.mark.parametrize(
