@@ -89,6 +89,7 @@ class Mutant:
     source_line: str
     operator: str
     change: str
+    readers: tuple[int, ...] = ()  # for code run at import: lines of the functions that read it
     status: str = ""
     tests: int = 0
     seconds: float = 0.0
@@ -243,12 +244,54 @@ def apply(node: ast.AST, slot: int) -> ast.AST | None:
     raise AssertionError(f"no mutation for {node!r}")
 
 
+def _readers(tree: ast.Module) -> dict[int, tuple[int, ...]]:
+    """Line of a module-level statement or ``def`` -> lines of the functions that read what it defines.
+
+    Tables and defaults run only at import, so no test context covers them; the tests that execute the
+    functions reading them (directly or through another table) are the ones that can kill their mutants.
+    """
+    functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    reads = {
+        f: {n.id for n in ast.walk(f) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        for f in functions
+    }
+    statements = [s for s in tree.body if isinstance(s, ast.Assign | ast.AnnAssign)]
+
+    def names(statement):
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+    def span(node):
+        return range(node.lineno, (node.end_lineno or node.lineno) + 1)
+
+    result: dict[int, tuple[int, ...]] = {}
+    for statement in statements:
+        wanted, seen = names(statement), set()
+        while wanted - seen:  # tables built from tables: follow them to the functions
+            seen |= wanted
+            for other in statements:
+                used = (
+                    {n.id for n in ast.walk(other.value) if isinstance(n, ast.Name)} if other.value else set()
+                )
+                if used & seen:
+                    wanted = wanted | names(other)
+        lines = sorted({line for f in functions if reads[f] & seen for line in span(f)})
+        for line in span(statement):
+            result[line] = tuple(lines)
+    for f in functions:  # default values and decorators run at import; the function's body reads them
+        body = tuple(line for line in span(f) if line > f.body[0].lineno - 1)
+        for line in range(min([f.lineno, *(d.lineno for d in f.decorator_list)]), f.body[0].lineno):
+            result.setdefault(line, body)
+    return result
+
+
 def generate(module: str) -> list[Mutant]:
     source = (ROOT / module).read_text()
     tree = ast.parse(source)
     lines = source.splitlines()
     skipped = _skipped_constants(tree)
     functions = _functions_by_line(tree)
+    readers = _readers(tree)
     mutants = []
     for index, node in enumerate(ast.walk(tree)):
         for slot, (operator, change) in enumerate(alternatives(node, skipped)):
@@ -263,6 +306,7 @@ def generate(module: str) -> list[Mutant]:
                     source_line=lines[line - 1].strip(),
                     operator=operator,
                     change=change,
+                    readers=readers.get(line, ()),
                 )
             )
     return mutants
@@ -338,9 +382,16 @@ def line_map(workdir: Path) -> dict[str, dict[int, list[str]]]:
 def tests_for(mutant: Mutant, lines: dict[str, dict[int, list[str]]], order: dict[str, int]) -> list[str]:
     by_line = lines.get(mutant.module, {})
     tests = by_line.get(mutant.line)
-    if not tests:  # runs only at import (tables, defaults): every test that touches the module
-        tests = sorted({t for ids in by_line.values() for t in ids})
-    return sorted(set(tests), key=lambda t: order.get(t, 0))
+    if not tests:  # runs only at import (tables, defaults): the tests of the functions that read it
+        tests = {t for line in mutant.readers for t in by_line.get(line, ())}
+    if not tests:  # else every test that touches the module
+        tests = {t for ids in by_line.values() for t in ids}
+    own = f"test_{Path(mutant.module).stem}"  # the module's own test file first: it kills soonest
+
+    def rank(test: str):
+        return (Path(test.split("::")[0]).stem != own, order.get(test, 0))
+
+    return sorted(set(tests), key=rank)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -470,6 +521,9 @@ def load_equivalent(path: Path) -> dict[tuple[str, str, str, str], str]:
     return known
 
 
+_INTERNAL = ("index", "slot", "status", "seconds", "readers")
+
+
 def merge_bench(path: Path, summary: dict) -> None:
     report = {}
     if path.exists():
@@ -496,10 +550,10 @@ def main(argv=None) -> int:
     parser.add_argument("--output", type=Path, default=var / "bench.json")
     args = parser.parse_args(argv)
 
+    wanted = [Path(name).stem for name in args.modules]
     modules = sorted(
-        str(p.relative_to(ROOT))
-        for p in (ROOT / PACKAGE).glob("*.py")
-        if not args.modules or p.name in args.modules or p.stem in args.modules
+        (str(p.relative_to(ROOT)) for p in (ROOT / PACKAGE).glob("*.py") if not wanted or p.stem in wanted),
+        key=lambda path: (wanted.index(Path(path).stem) if wanted else 0, path),
     )
     mutants = [m for module in modules for m in generate(module)]
     if args.line is not None:
@@ -556,7 +610,7 @@ def main(argv=None) -> int:
         "killed": len(killed),
         "equivalent": len(explained),
         "survivors": [
-            {**{k: v for k, v in asdict(m).items() if k not in ("index", "slot", "status", "seconds")},
+            {**{k: v for k, v in asdict(m).items() if k not in _INTERNAL},
              "equivalent": m.key in equivalent}
             for m in survivors
         ],
