@@ -3,6 +3,7 @@
 import pytest
 
 from edc.clinical import CalculatorInputError, compute
+from edc.clinical.ctcae import TERMS
 
 
 def grade(parameter, value, unit, **references):
@@ -248,3 +249,38 @@ def test_each_required_ctcae_key_is_named_when_missing(key):
     with pytest.raises(CalculatorInputError) as error:
         compute("ctcae_v5_labs", inputs)
     assert error.value.key == key
+
+
+# --- the tables themselves ---------------------------------------------------------------------------
+
+COMPLEMENT = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+
+
+def meets(first, second):
+    """Two bounds at the same limit, one including it and the other excluding it."""
+    return (
+        first.factor == second.factor
+        and first.reference == second.reference
+        and COMPLEMENT[first.operator] == second.operator
+    )
+
+
+@pytest.mark.parametrize("parameter", sorted(TERMS))
+def test_the_grade_bands_meet_without_gap_or_overlap(parameter):
+    # A band's bound is written twice (its upper is the next band's lower, band 1 meets the normal
+    # range): grading takes the first band that holds, so only a test of the table sees one side drift.
+    term = TERMS[parameter]
+    decreased = term.normal.operator == ">="
+    for bands in (term.bands, term.baseline_bands):
+        ordered = sorted(bands, key=lambda band: band.grade)
+        grades = [band.grade for band in ordered]
+        assert grades == list(range(grades[0], grades[0] + len(grades))) if grades else True
+        for lower_grade, higher_grade in zip(ordered, ordered[1:], strict=False):
+            if decreased:
+                assert meets(lower_grade.lower, higher_grade.upper)
+            else:
+                assert meets(lower_grade.upper, higher_grade.lower)
+        for top in ordered[-1:]:  # the highest grade is open-ended
+            assert (top.lower if decreased else top.upper) is None
+    first = term.bands[0]
+    assert meets(term.normal, first.upper if decreased else first.lower)
