@@ -288,6 +288,8 @@ def test_boin_interval_limits_are_settings():
         ({"target_dlt_rate": 1}, "target_dlt_rate"),
         ({"target_dlt_rate": 0.3, "subtherapeutic_dlt_rate": 0.3}, "subtherapeutic_dlt_rate"),
         ({"target_dlt_rate": 0.3, "overly_toxic_dlt_rate": 0.2}, "overly_toxic_dlt_rate"),
+        ({"target_dlt_rate": 0.3, "overly_toxic_dlt_rate": 0.3}, "overly_toxic_dlt_rate"),
+        ({"target_dlt_rate": 0.3, "subtherapeutic_dlt_rate": 0.31}, "subtherapeutic_dlt_rate"),
         ({"target_dlt_rate": 0.3, "elimination_cutoff": 1.5}, "elimination_cutoff"),
         ({"target_dlt_rate": 0.3, "n_treated": 0, "n_dlt": 0}, "n_treated"),
         ({"target_dlt_rate": 0.3, "n_treated": 3}, "n_dlt"),
