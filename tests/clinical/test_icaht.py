@@ -87,6 +87,11 @@ def test_late_grade_follows_the_second_lowest_value(second_lowest, grade):
     assert late([0, second_lowest, 3.0])["icaht_grade"] == grade
 
 
+@pytest.mark.parametrize(("values", "occasions"), [([1.5, 1.6], 1), ([1.51, 1.6], 0), ([1.0, 1.5], 2)])
+def test_an_anc_of_exactly_1500_is_an_occasion(values, occasions):
+    assert late(values)["occasions_anc_le_1500"] == occasions
+
+
 def test_a_single_low_value_after_day_30_is_not_late_icaht():
     assert late([0.05])["icaht_grade"] == 0
 
@@ -170,6 +175,12 @@ def test_profound_neutropenia_at_or_below_100_sets_grades_3_and_4(days, grade):
 def test_profound_means_at_or_below_100_not_just_above(low, grade, days_le_100):
     result = series(daily(range(9), low=low))
     assert (result["early_icaht_grade"], result["early_days_anc_le_100"]) == (grade, days_le_100)
+
+
+def test_a_gap_right_after_day_0_is_interpolated_from_day_0():
+    result = series({0: 0.2, 2: 0.7, **dict.fromkeys(range(3, 31), 2.0)})
+    # day 1 is (0.2 + 0.7) / 2 = 0.45, at or below 500/uL: days 0 and 1 form the episode
+    assert (result["early_days_anc_le_500"], result["early_filled_days"]) == (2, [1])
 
 
 def test_a_gap_of_up_to_7_days_is_interpolated_linearly():
