@@ -279,6 +279,11 @@ def test_late_icaht_ignores_results_after_the_last_late_day(last_result_day, gra
     assert result["late_icaht_grade"] == grade
 
 
+@pytest.mark.parametrize(("anc", "occasions"), [(1.5, 1), (1.51, 0)])
+def test_a_late_anc_of_exactly_1500_in_the_series_is_an_occasion(anc, occasions):
+    assert series({**daily([]), 45: anc, 60: 1.6})["late_occasions_anc_le_1500"] == occasions
+
+
 def test_two_results_on_the_same_day_are_one_occasion():
     anc_series = [{"study_day": 45, "anc": 0.4}, {"study_day": 45, "anc": 0.3}]
     assert compute("icaht_from_anc_series", {"anc_series": anc_series})["late_icaht_grade"] == 0
