@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib
 import json
 import os
 import re
@@ -410,6 +411,10 @@ def _child(workdir: Path, mutant: Mutant, tests: list[str]) -> None:
     for name in list(sys.modules):
         if name == "edc" or name.startswith(("edc.", "tests.")):
             del sys.modules[name]
+    try:  # a mutant that breaks the import of the package fails every test of it
+        importlib.import_module(mutant.module.removesuffix(".py").replace("/", "."))
+    except Exception:  # noqa: BLE001 - whatever the mutant raises at import
+        os._exit(1)
     options = [*PYTEST_OPTIONS, *CHILD_OPTIONS, "-x", "-c", str(workdir / "pyproject.toml")]
     code = pytest.main([*tests, *options])
     os._exit(int(code))
