@@ -67,7 +67,7 @@ def test_ineligible_participant_becomes_a_screen_failure_with_reason(coordinator
     )
     assert p.status == ParticipantStatus.SCREEN_FAILED
     assert p.screen_failure_reason == "HBV DNA detectable"
-    with pytest.raises(DomainError, match="cannot become"):
+    with pytest.raises(DomainError, match="Eligibility must be assessed as met before enrollment"):
         services.enroll_participant(user=coordinator, participant=p, enrollment_date=today_at(site_yc))
 
 
