@@ -27,6 +27,11 @@ test: venv
 bench: venv
 	$(PY) -m edc.bench
 
+# Mutation testing of edc/clinical (slow: run after changing a rule; see README, "Mutation testing").
+.PHONY: mutate
+mutate: venv
+	$(PY) tools/mutate.py
+
 lint: venv
 	$(VENV)/bin/ruff check .
 

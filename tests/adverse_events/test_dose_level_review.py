@@ -95,7 +95,7 @@ def test_a_revised_adjudication_needs_a_reason(coordinator, investigator, site_y
     p = infused(coordinator, site_yc, days_ago=40)
     event = record_ae(coordinator, p, term="sepsis", grade=4)
     services.adjudicate_dlt(user=investigator, event=event, is_dlt=False)
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="adjudicated before"):
         dlt(investigator, event)
     criterion = services.dlt_criteria(p.site.study)[0]
     adjudication = services.adjudicate_dlt(
@@ -113,7 +113,7 @@ def test_only_investigators_adjudicate(coordinator, site_yc):
     from django.core.exceptions import PermissionDenied
 
     p = infused(coordinator, site_yc, days_ago=40)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="does not allow"):
         services.adjudicate_dlt(user=coordinator, event=record_ae(coordinator, p), is_dlt=False)
 
 

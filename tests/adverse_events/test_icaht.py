@@ -10,9 +10,8 @@ from django.urls import reverse
 
 from adverse_events.selectors import icaht_for
 from edc.clinical import compute
+from labs import models as labs
 from tests.adverse_events.factories import infused
-
-labs = pytest.importorskip("labs.models")
 
 # (visit, ANC ×10⁹/L): severe neutropenia for the first week, then recovery
 ANC = [("D1", "0.3"), ("D2", "0.2"), ("D3", "0.3"), ("D4", "0.4"), ("D5", "0.3"), ("D6", "0.45"),

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from accounts.models import ReminderDelivery, Role
 from adverse_events import services
+from adverse_events.models import SaeReport
 from adverse_events.selectors import sae_status
 from edc.errors import DomainError
 from notifications import services as reminders
@@ -180,9 +181,14 @@ def test_the_investigator_signs_after_re_entering_the_password_and_failures_coun
     assert sae.sae_report.signed_by == investigator and sae.sae_report.signed_at == T
 
 
-def test_only_an_investigator_signs(client, sae, coordinator):
+def test_only_an_investigator_signs(client, sae, coordinator, investigator):
+    # a report ready to sign, so that only the role can stop the signature
+    services.update_sae_narrative(user=investigator, report=sae.sae_report, narrative="Grade 3 CRS on day 1.")
+    report = SaeReport.objects.get(pk=sae.sae_report.pk)
     client.force_login(coordinator)
     assert client.post(reverse("sae_sign", args=[sae.pk]), {"password": PASSWORD}).status_code == 403
+    after = SaeReport.objects.get(pk=report.pk)
+    assert (after.signed_at, after.signed_by_id, after.version) == (None, None, report.version)
 
 
 def test_the_report_needs_a_narrative_before_signing(sae, investigator, rf):

@@ -33,7 +33,7 @@ def test_every_change_records_who_when_old_new_and_why(coordinator, site_yc):
 def test_a_correction_without_a_reason_is_refused_and_nothing_changes(coordinator, site_yc):
     p = make_participant(coordinator, site_yc, stage="screening", initials="AB")
     count = len(events_for(p))
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="reason for change is required"):
         services.correct_participant(user=coordinator, participant=p, changes={"initials": "AC"}, reason="")
     p.refresh_from_db()
     assert p.initials == "AB" and len(events_for(p)) == count
@@ -47,7 +47,11 @@ def test_bulk_updates_outside_the_services_are_still_captured(coordinator, parti
 @pytest.mark.parametrize("table", ["trials_participantevent", "visits_visitevent"])
 @pytest.mark.parametrize("statement", ["UPDATE {table} SET pgh_label = 'tampered'", "DELETE FROM {table}"])
 def test_audit_tables_refuse_update_and_delete_at_the_database(participant, table, statement):
-    with pytest.raises(InternalError), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(InternalError, match="Cannot update or delete rows"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(statement.format(table=table))
 
 

@@ -47,6 +47,33 @@ def test_fahrenheit_is_converted_then_rounded_before_the_fever_threshold(tempera
     assert (result["temperature_c"], result["crs_grade"]) == (celsius, grade)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "celsius"),
+    [
+        ("temperature_c", 25, 25.0),
+        ("temperature_c", 24.9, None),
+        ("temperature_c", 45, 45.0),
+        ("temperature_c", 45.1, None),
+        ("temperature_f", 77, 25.0),
+        ("temperature_f", 76.9, None),
+        ("temperature_f", 113, 45.0),
+        ("temperature_f", 113.1, None),
+    ],
+)
+def test_body_temperature_limits_are_inclusive(key, value, celsius):
+    changes = {"temperature_c": ..., key: value}
+    if celsius is not None:
+        assert crs(**changes)["temperature_c"] == celsius
+    else:
+        with pytest.raises(CalculatorInputError, match=key):
+            crs(**changes)
+
+
+def test_without_hypotension_or_oxygen_both_crs_domain_grades_are_0():
+    result = crs(**FEBRILE)
+    assert (result["crs_grade"], result["hypotension_grade"], result["hypoxia_grade"]) == (1, 0, 0)
+
+
 def test_fever_alone_is_grade_1():
     assert crs_grade(**FEBRILE) == 1
 
@@ -301,6 +328,11 @@ def test_ice_10_with_nothing_else_is_grade_0():
     assert icans_grade() == 0
 
 
+def test_a_normal_neurological_examination_has_every_icans_domain_at_0():
+    domains = compute("astct_icans_adult", NORMAL_NEURO)["domain_grades"]
+    assert domains == {"ice": 0, "consciousness": 0, "seizure": 0, "motor": 0, "icp_cerebral_edema": 0}
+
+
 @pytest.mark.parametrize(
     ("score", "grade"),
     [(10, 0), (9, 1), (7, 1), (6, 2), (3, 2), (2, 3), (1, 3), (0, 3)],
@@ -316,6 +348,13 @@ def test_awake_with_ice_0_is_grade_3():
 @pytest.mark.parametrize("score", [None, 0])
 def test_unarousable_is_grade_4(score):
     assert icans_grade(ice_score=score, consciousness="unarousable_or_vigorous_stimuli") == 4
+
+
+@pytest.mark.parametrize("score", [None, 0])
+def test_an_unarousable_patient_has_ice_domain_grade_4_not_the_grade_of_ice_0(score):
+    inputs = {**NORMAL_NEURO, "ice_score": score, "consciousness": "unarousable_or_vigorous_stimuli"}
+    domains = compute("astct_icans_adult", inputs)["domain_grades"]
+    assert (domains["ice"], domains["consciousness"]) == (4, 4)
 
 
 def test_an_untestable_ice_score_needs_an_unarousable_patient():

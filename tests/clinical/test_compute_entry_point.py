@@ -46,13 +46,30 @@ def test_an_unknown_calculator_is_refused_naming_the_name():
 
 
 def test_inputs_must_be_an_object():
-    with pytest.raises(CalculatorInputError):
+    with pytest.raises(CalculatorInputError, match="JSON object"):
         compute("sledai_2k_total", ["seizure"])
 
 
 def test_registering_a_name_twice_is_a_programming_error():
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="registered twice"):
         calculator("sledai_2k_total", rule_version="x/1", source="test")(lambda inputs: {})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (Decimal("2"), "2"),
+        (Decimal("2.0"), "2.0"),
+        (Decimal("2.50"), "2.5"),
+        (Decimal("1E+1"), "10"),
+        (Decimal("-3"), "-3"),
+        (Decimal("0"), "0"),
+    ],
+)
+def test_a_whole_decimal_becomes_an_int_and_any_other_a_float(value, expected):
+    # compared as JSON text: 2 == 2.0 in Python, but "2" and "2.0" differ in the export
+    assert json.dumps(_jsonable(value)) == expected
+    assert type(_jsonable(value)) is (int if "." not in expected else float)
 
 
 def test_results_are_json_serialisable_numbers():

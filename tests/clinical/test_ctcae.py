@@ -3,6 +3,7 @@
 import pytest
 
 from edc.clinical import CalculatorInputError, compute
+from edc.clinical.ctcae import TERMS
 
 
 def grade(parameter, value, unit, **references):
@@ -127,8 +128,22 @@ def test_transaminase_bands_with_an_abnormal_baseline(value, expected):
     assert grade("alt_increased", value, "U/L", uln=40, baseline=60) == expected
 
 
-def test_a_baseline_at_the_uln_is_a_normal_baseline():
-    assert grade("alt_increased", 60, "U/L", uln=40, baseline=40) == 1
+@pytest.mark.parametrize(
+    ("value", "baseline", "expected", "basis"),
+    [
+        # baseline == ULN is normal: the ULN bands apply (the baseline bands would give 0 at 50 / 40)
+        (50, 40, 1, "uln"),
+        (60, 40, 1, "uln"),
+        # just above the ULN it is abnormal: the baseline bands apply (60 / 41 < 1.5 x baseline)
+        (60, 41, 0, "baseline"),
+    ],
+)
+def test_a_baseline_at_the_uln_is_a_normal_baseline(value, baseline, expected, basis):
+    result = compute(
+        "ctcae_v5_labs",
+        {"parameter": "alt_increased", "value": value, "unit": "U/L", "uln": 40, "baseline": baseline},
+    )
+    assert (result["ctcae_grade"], result["grading_basis"]) == (expected, basis)
 
 
 def test_the_grading_basis_shows_which_rule_was_applied():
@@ -176,6 +191,20 @@ def test_creatinine_baseline_rule_raises_the_grade_above_the_uln(value, expected
     assert grade("creatinine_increased", value, "mg/dL", uln=1.0, baseline=0.8) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "baseline", "expected"),
+    [
+        # grade 2 by baseline is >1.5-3.0 x baseline: 3.0 x is still grade 2, just above is grade 3
+        (1.2, 0.4, 2),
+        (1.21, 0.4, 3),
+        (1.2, 0.8, 1),  # exactly 1.5 x baseline is not yet grade 2: the ULN grade (1) stands
+        (1.21, 0.8, 2),
+    ],
+)
+def test_creatinine_baseline_band_edges(value, baseline, expected):
+    assert grade("creatinine_increased", value, "mg/dL", uln=1.0, baseline=baseline) == expected
+
+
 def test_creatinine_at_or_below_the_uln_is_grade_0_whatever_the_baseline():
     assert grade("creatinine_increased", 1.0, "mg/dL", uln=1.0, baseline=0.3) == 0
 
@@ -220,3 +249,38 @@ def test_each_required_ctcae_key_is_named_when_missing(key):
     with pytest.raises(CalculatorInputError) as error:
         compute("ctcae_v5_labs", inputs)
     assert error.value.key == key
+
+
+# --- the tables themselves ---------------------------------------------------------------------------
+
+COMPLEMENT = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+
+
+def meets(first, second):
+    """Two bounds at the same limit, one including it and the other excluding it."""
+    return (
+        first.factor == second.factor
+        and first.reference == second.reference
+        and COMPLEMENT[first.operator] == second.operator
+    )
+
+
+@pytest.mark.parametrize("parameter", sorted(TERMS))
+def test_the_grade_bands_meet_without_gap_or_overlap(parameter):
+    # A band's bound is written twice (its upper is the next band's lower, band 1 meets the normal
+    # range): grading takes the first band that holds, so only a test of the table sees one side drift.
+    term = TERMS[parameter]
+    decreased = term.normal.operator == ">="
+    for bands in (term.bands, term.baseline_bands):
+        ordered = sorted(bands, key=lambda band: band.grade)
+        grades = [band.grade for band in ordered]
+        assert grades == list(range(grades[0], grades[0] + len(grades))) if grades else True
+        for lower_grade, higher_grade in zip(ordered, ordered[1:], strict=False):
+            if decreased:
+                assert meets(lower_grade.lower, higher_grade.upper)
+            else:
+                assert meets(lower_grade.upper, higher_grade.lower)
+        for top in ordered[-1:]:  # the highest grade is open-ended
+            assert (top.lower if decreased else top.upper) is None
+    first = term.bands[0]
+    assert meets(term.normal, first.upper if decreased else first.lower)

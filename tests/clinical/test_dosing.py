@@ -243,6 +243,29 @@ def test_boin_eliminates_a_dose_when_the_posterior_exceeds_0_95_with_3_or_more_t
     assert boin(n_treated, n_dlt)["eliminate_dose_and_higher"] is eliminate
 
 
+@pytest.mark.parametrize(
+    ("n_treated", "n_dlt", "posterior", "eliminate"),
+    [
+        (9, 5, 0.9527, True),  # the published case: 5 DLTs in 9 patients at phi 0.30
+        (14, 7, 0.95, False),  # 0.94999 rounds to 0.95 but is not above the cutoff
+        (7, 4, 0.942, False),
+    ],
+)
+def test_boin_default_elimination_cutoff_is_0_95(n_treated, n_dlt, posterior, eliminate):
+    result = boin(n_treated, n_dlt)
+    assert (result["posterior_prob_above_target"], result["eliminate_dose_and_higher"]) == (
+        posterior,
+        eliminate,
+    )
+
+
+@pytest.mark.parametrize(("cutoff", "eliminate"), [("0.9162", True), ("0.9163", False), ("0.9164", False)])
+def test_boin_eliminates_only_when_the_posterior_is_strictly_above_the_cutoff(cutoff, eliminate):
+    # 2 DLTs in 3 patients at phi 0.30: the posterior is exactly 0.9163 (= 9163/10000)
+    result = boin(3, 2, elimination_cutoff=cutoff)
+    assert (result["posterior_prob_above_target"], result["eliminate_dose_and_higher"]) == (0.9163, eliminate)
+
+
 def test_boin_reports_the_posterior_probability_of_exceeding_the_target():
     assert boin(3, 3)["posterior_prob_above_target"] == 0.9919
 
@@ -265,6 +288,8 @@ def test_boin_interval_limits_are_settings():
         ({"target_dlt_rate": 1}, "target_dlt_rate"),
         ({"target_dlt_rate": 0.3, "subtherapeutic_dlt_rate": 0.3}, "subtherapeutic_dlt_rate"),
         ({"target_dlt_rate": 0.3, "overly_toxic_dlt_rate": 0.2}, "overly_toxic_dlt_rate"),
+        ({"target_dlt_rate": 0.3, "overly_toxic_dlt_rate": 0.3}, "overly_toxic_dlt_rate"),
+        ({"target_dlt_rate": 0.3, "subtherapeutic_dlt_rate": 0.31}, "subtherapeutic_dlt_rate"),
         ({"target_dlt_rate": 0.3, "elimination_cutoff": 1.5}, "elimination_cutoff"),
         ({"target_dlt_rate": 0.3, "n_treated": 0, "n_dlt": 0}, "n_treated"),
         ({"target_dlt_rate": 0.3, "n_treated": 3}, "n_dlt"),

@@ -87,6 +87,11 @@ def test_late_grade_follows_the_second_lowest_value(second_lowest, grade):
     assert late([0, second_lowest, 3.0])["icaht_grade"] == grade
 
 
+@pytest.mark.parametrize(("values", "occasions"), [([1.5, 1.6], 1), ([1.51, 1.6], 0), ([1.0, 1.5], 2)])
+def test_an_anc_of_exactly_1500_is_an_occasion(values, occasions):
+    assert late(values)["occasions_anc_le_1500"] == occasions
+
+
 def test_a_single_low_value_after_day_30_is_not_late_icaht():
     assert late([0.05])["icaht_grade"] == 0
 
@@ -161,6 +166,21 @@ def test_a_bridged_recovery_above_500_is_not_never_above_500():
 @pytest.mark.parametrize(("days", "grade"), [(6, 1), (7, 3), (13, 3), (14, 4)])
 def test_profound_neutropenia_at_or_below_100_sets_grades_3_and_4(days, grade):
     assert series(daily(range(days), low=0.1))["early_icaht_grade"] == grade
+
+
+@pytest.mark.parametrize(
+    ("low", "grade", "days_le_100"),
+    [(0.1, 3, 9), (0.15, 2, 0), (0.11, 2, 0)],
+)
+def test_profound_means_at_or_below_100_not_just_above(low, grade, days_le_100):
+    result = series(daily(range(9), low=low))
+    assert (result["early_icaht_grade"], result["early_days_anc_le_100"]) == (grade, days_le_100)
+
+
+def test_a_gap_right_after_day_0_is_interpolated_from_day_0():
+    result = series({0: 0.2, 2: 0.7, **dict.fromkeys(range(3, 31), 2.0)})
+    # day 1 is (0.2 + 0.7) / 2 = 0.45, at or below 500/uL: days 0 and 1 form the episode
+    assert (result["early_days_anc_le_500"], result["early_filled_days"]) == (2, [1])
 
 
 def test_a_gap_of_up_to_7_days_is_interpolated_linearly():
@@ -250,9 +270,18 @@ def test_late_icaht_from_the_series_uses_results_after_day_30():
     )
 
 
-def test_late_icaht_ignores_results_after_the_last_late_day():
-    result = series({**daily([]), 45: 0.8, 200: 0.2}, late_last_day=100)
-    assert result["late_icaht_grade"] == 0
+@pytest.mark.parametrize(
+    ("last_result_day", "grade"),
+    [(99, 2), (100, 2), (101, 0), (200, 0)],
+)
+def test_late_icaht_ignores_results_after_the_last_late_day(last_result_day, grade):
+    result = series({**daily([]), 45: 0.8, last_result_day: 0.9}, late_last_day=100)
+    assert result["late_icaht_grade"] == grade
+
+
+@pytest.mark.parametrize(("anc", "occasions"), [(1.5, 1), (1.51, 0)])
+def test_a_late_anc_of_exactly_1500_in_the_series_is_an_occasion(anc, occasions):
+    assert series({**daily([]), 45: anc, 60: 1.6})["late_occasions_anc_le_1500"] == occasions
 
 
 def test_two_results_on_the_same_day_are_one_occasion():

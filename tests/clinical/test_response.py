@@ -220,8 +220,9 @@ def test_inactive_disease_on_5_mg_and_stable_treatment_is_doris_remission():
     json.dumps(result)
 
 
-def test_any_clinical_sledai_item_breaks_doris_remission():
-    result = doris(present=["rash"])
+@pytest.mark.parametrize("item", ["rash", "fever"])  # fever weighs 1: a clinical SLEDAI of exactly 1
+def test_any_clinical_sledai_item_breaks_doris_remission(item):
+    result = doris(present=[item])
     assert (result["doris_2021_remission"], result["failed_criteria"]) == (False, ["clinical_sledai_gt_0"])
 
 

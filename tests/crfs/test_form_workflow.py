@@ -76,7 +76,10 @@ def test_a_hard_check_rejects_the_save_with_a_field_message(coordinator, baselin
 
 
 def test_a_hard_check_does_not_fire_on_a_plausible_value(coordinator, baseline):
-    save_form(user=coordinator, spec=VS, visit=baseline, data=full(baseline, temperature_c=Decimal("44.9")))
+    saved = save_form(
+        user=coordinator, spec=VS, visit=baseline, data=full(baseline, temperature_c=Decimal("44.9"))
+    )
+    assert VitalSigns.objects.get(pk=saved.pk).temperature_c == Decimal("44.9")
 
 
 def test_future_dates_are_rejected(coordinator, baseline):
@@ -119,7 +122,7 @@ def test_a_visit_date_outside_the_window_opens_a_query(coordinator, baseline):
 
 def test_a_form_the_visit_does_not_expect_is_refused(coordinator, baseline):
     ld = baseline.participant.visits.get(code="LD-4")
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="does not expect this form at this visit"):
         save_form(user=coordinator, spec=VS, visit=ld, data={"heart_rate": 70})
 
 

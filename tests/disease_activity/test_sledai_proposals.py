@@ -11,8 +11,7 @@ from django.utils import timezone
 from crfs.registry import FORMS
 from crfs.services import save_form
 from disease_activity.selectors import proposed_descriptors
-
-labs_services = pytest.importorskip("labs.services")
+from labs import services as labs_services
 
 
 @pytest.fixture(autouse=True)

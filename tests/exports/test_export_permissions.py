@@ -93,7 +93,7 @@ def test_audit_trail_is_refused_in_a_deidentified_export(client, sponsor_admin, 
 
 
 def test_service_refuses_a_coordinator_whatever_the_caller(coordinator, study):
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="does not allow exports"):
         services.request_export(
             user=coordinator,
             options=ExportOptions(study_id=study.pk, formats=("csv",), deidentify=True),

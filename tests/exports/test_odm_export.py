@@ -4,13 +4,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from lxml import etree
 
 from crfs.registry import FORMS
 from crfs.services import save_form
 from exports import odm
 from exports.options import ExportOptions
+from monitoring import verification
+from signatures.models import Signature
 from tests.conftest import PROTOCOL, make_participant, today_at
 
 NS = {"odm": odm.ODM_NS, "edc": odm.EDC_NS}
@@ -99,33 +100,20 @@ def add_casebook_data(p, *, coordinator, monitor, investigator):
         },
     )
     open_query(user=monitor, record=vitals, field_name="weight_kg", text="Please confirm the weight.")
-    verification = _verification_service()
-    if verification is not None:
-        verification.verify_field(user=monitor, record=vitals, field_name="heart_rate")
-    if apps.is_installed("signatures"):
-        from signatures.models import Signature
-
-        Signature.objects.create(
-            participant=p,
-            scope="visit",
-            visit=visit,
-            signer=investigator,
-            printed_name="Demo Investigator YC",
-            signed_at=timezone.now(),
-            site_timezone=p.site.timezone,
-            local_signed_at="now",
-            meaning="visit_approved",
-            content_hash="0" * 64,
-            records=[],
-        )
-
-
-def _verification_service():
-    try:
-        from monitoring import verification
-    except ImportError:  # source data verification not available in this build
-        return None
-    return verification
+    verification.verify_field(user=monitor, record=vitals, field_name="heart_rate")
+    Signature.objects.create(
+        participant=p,
+        scope="visit",
+        visit=visit,
+        signer=investigator,
+        printed_name="Demo Investigator YC",
+        signed_at=timezone.now(),
+        site_timezone=p.site.timezone,
+        local_signed_at="now",
+        meaning="visit_approved",
+        content_hash="0" * 64,
+        records=[],
+    )
 
 
 @pytest.fixture
@@ -204,14 +192,12 @@ def test_queries_source_verification_and_signatures_are_exported(casebook, tmp_p
     query = subject.find("edc:Queries/edc:Query[@Field='weight_kg']", NS)
     assert query.get("FormOID") == "F.VITAL_SIGNS" and query.get("StudyEventOID") == "SE.D1"
     assert query.find("edc:Text", NS).text == "Please confirm the weight."
-    if _verification_service() is not None:
-        sdv = subject.find("edc:SourceVerifications/edc:SourceVerification[@Field='heart_rate']", NS)
-        assert sdv.get("FormOID") == "F.VITAL_SIGNS" and sdv.get("VerifiedBy").startswith("USR.")
+    sdv = subject.find("edc:SourceVerifications/edc:SourceVerification[@Field='heart_rate']", NS)
+    assert sdv.get("FormOID") == "F.VITAL_SIGNS" and sdv.get("VerifiedBy").startswith("USR.")
     assert odm.extension_schema(tmp_path).validate(document)
-    if apps.is_installed("signatures"):
-        signature = subject.find("odm:StudyEventData[@StudyEventOID='SE.D1']/odm:Signature", NS)
-        assert signature.find("odm:SignatureRef", NS).get("SignatureOID") == "SD.VISIT_APPROVED"
-        assert document.find(".//odm:AdminData/odm:SignatureDef[@OID='SD.VISIT_APPROVED']", NS) is not None
+    signature = subject.find("odm:StudyEventData[@StudyEventOID='SE.D1']/odm:Signature", NS)
+    assert signature.find("odm:SignatureRef", NS).get("SignatureOID") == "SD.VISIT_APPROVED"
+    assert document.find(".//odm:AdminData/odm:SignatureDef[@OID='SD.VISIT_APPROVED']", NS) is not None
 
 
 def test_deidentified_file_keys_subjects_by_study_id_without_initials_or_real_dates(casebook, tmp_path):

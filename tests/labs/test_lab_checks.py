@@ -74,7 +74,8 @@ def test_a_negative_value_is_refused_on_its_row(coordinator, baseline):
 
 
 def test_zero_is_not_negative(coordinator, baseline):
-    save(coordinator, baseline, [entry("wbc", 0, "10^9/L")])
+    panel = save(coordinator, baseline, [entry("wbc", 0, "10^9/L")])
+    assert result(panel, "wbc").value == 0
 
 
 @pytest.mark.parametrize(
@@ -100,7 +101,9 @@ def test_an_impossible_magnitude_is_refused(coordinator, baseline, code, value, 
     ],
 )
 def test_a_possible_value_is_accepted(coordinator, baseline, code, value, unit, panel):
-    save(coordinator, baseline, [entry(code, value, unit)], panel=panel)
+    saved = save(coordinator, baseline, [entry(code, value, unit)], panel=panel)
+    row = result(saved, code)
+    assert (row.value, row.unit) == (value, unit)
 
 
 def live_queries(row):

@@ -203,7 +203,11 @@ def test_a_monitor_sees_the_panels_but_cannot_save(client, monitor, coordinator,
     client.force_login(monitor)
     assert client.get(reverse("lab_panels", args=[baseline.pk])).status_code == 200
     url = reverse("lab_panel", args=[baseline.pk, panel.pk])
+    before = LabPanel.objects.get(pk=panel.pk)
     assert client.post(url, haematology_form(baseline, hb=("1", "g/L"))).status_code == 403
+    after = LabPanel.objects.get(pk=panel.pk)
+    assert after.version == before.version and result(after, "hb").value == 120
+    assert LabResult.objects.filter(panel=panel).count() == 1
 
 
 def count_queries(client, url):

@@ -159,12 +159,12 @@ def test_a_unit_the_test_does_not_accept_is_refused(coordinator, baseline):
 
 
 def test_a_test_of_another_panel_is_refused(coordinator, baseline):
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="not part of this panel"):
         save(coordinator, baseline, [entry("alt", 30, "U/L")])
 
 
 def test_not_done_with_a_value_is_refused(coordinator, baseline):
-    with pytest.raises(ResultError):
+    with pytest.raises(ResultError, match="not done cannot have a result"):
         save(coordinator, baseline, [entry("hb", 120, "g/L", not_done=True)])
 
 
@@ -217,7 +217,7 @@ def test_a_change_to_a_complete_panel_needs_a_reason(coordinator, baseline):
 
 def test_one_panel_of_each_kind_per_visit(coordinator, baseline):
     save(coordinator, baseline, [entry("hb", 120, "g/L")])
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="already exists for this visit"):
         save(coordinator, baseline, [entry("hb", 121, "g/L")])
     save(coordinator, baseline, [entry("alt", 20, "U/L")], panel="chemistry")
     assert LabPanel.objects.count() == 2
@@ -225,7 +225,7 @@ def test_one_panel_of_each_kind_per_visit(coordinator, baseline):
 
 def test_labs_are_refused_at_a_visit_that_does_not_expect_them(coordinator, baseline):
     ld4 = baseline.participant.visits.get(code="LD-4")
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="does not expect laboratory results at this visit"):
         save(coordinator, ld4, [entry("hb", 120, "g/L")])
 
 

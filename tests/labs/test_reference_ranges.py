@@ -151,7 +151,7 @@ def test_invalid_ranges_are_refused(data_manager, site_yc, ranges, changes, mess
 def test_a_coordinator_cannot_add_a_range(coordinator, site_yc, ranges):
     from django.core.exceptions import PermissionDenied
 
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="does not allow"):
         add_reference_range(
             user=coordinator,
             site=site_yc,

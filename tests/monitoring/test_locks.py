@@ -56,7 +56,7 @@ def test_a_visit_lock_refuses_new_forms_at_that_visit_and_changes_to_the_visit(
     lock(user=data_manager, scope=LockScope.VISIT, target=vitals.visit, reason="visit reviewed")
     with pytest.raises(LockedError, match="This visit is locked"):
         save_form(user=coordinator, spec=FORMS["physical_exam"], visit=vitals.visit, data={})
-    with pytest.raises(LockedError):
+    with pytest.raises(LockedError, match="This visit is locked"):
         change_heart_rate(coordinator, vitals, 80)
     other_visit = participant.visits.get(code="SCR")
     save_form(user=coordinator, spec=FORMS["vital_signs"], visit=other_visit, data={"heart_rate": 70})
@@ -91,7 +91,7 @@ def test_a_study_lock_refuses_changes_at_every_site_and_new_participants(
 
 def test_entering_a_locked_form_in_error_is_refused(data_manager, coordinator, vitals):
     lock(user=data_manager, scope=LockScope.FORM, target=vitals, reason="checked")
-    with pytest.raises(LockedError):
+    with pytest.raises(LockedError, match="This form is locked"):
         mark_form_entered_in_error(
             user=coordinator, spec=FORMS["vital_signs"], instance=vitals, reason="wrong participant"
         )
@@ -161,10 +161,10 @@ def test_locking_and_unlocking_are_in_the_audit_trail_with_who_and_why(data_mana
 
 def test_only_a_data_manager_locks_and_unlocks(monitor, coordinator, data_manager, vitals):
     for user in (monitor, coordinator):
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied, match="does not allow"):
             lock(user=user, scope=LockScope.FORM, target=vitals, reason="x")
     held = lock(user=data_manager, scope=LockScope.FORM, target=vitals, reason="x")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="does not allow"):
         unlock(user=monitor, lock=held, reason="y")
 
 
@@ -178,12 +178,15 @@ def test_a_lock_needs_a_reason_and_is_not_taken_twice(data_manager, vitals):
 
 def test_a_lock_is_never_deleted(data_manager, vitals):
     held = lock(user=data_manager, scope=LockScope.FORM, target=vitals, reason="x")
-    with pytest.raises(DatabaseError), transaction.atomic():
+    with pytest.raises(DatabaseError, match="Cannot delete"), transaction.atomic():
         Lock.objects.filter(pk=held.pk).delete()
 
 
-def test_refuse_if_locked_passes_unlocked_data(vitals):
-    refuse_if_locked(vitals)
+def test_refuse_if_locked_passes_unlocked_data(data_manager, vitals):
+    assert refuse_if_locked(vitals) is None
+    lock(user=data_manager, scope=LockScope.FORM, target=vitals, reason="checked")
+    with pytest.raises(LockedError, match="This form is locked by datamanager"):
+        refuse_if_locked(vitals)
 
 
 def clinical_tables():
@@ -247,6 +250,8 @@ def test_a_monitor_cannot_lock(client, monitor, vitals):
     assert (
         client.post(reverse("lock_new", args=["vital_signs", vitals.pk]), {"reason": "x"}).status_code == 403
     )
+    assert not Lock.objects.exists()
+    refuse_if_locked(vitals)  # nothing covers the form: this does not raise
 
 
 def test_the_locks_page_lists_active_locks_of_the_users_sites_only(

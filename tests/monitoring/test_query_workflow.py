@@ -1,7 +1,7 @@
 """Manual queries: monitor raises → site answers → the opener's role closes or re-opens; never deleted."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from edc.errors import DomainError
@@ -60,7 +60,7 @@ def test_site_staff_cannot_raise_queries(coordinator, investigator, vitals):
     from django.core.exceptions import PermissionDenied
 
     for user in (coordinator, investigator):
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied, match="does not allow"):
             raise_on(user, vitals)
 
 
@@ -68,7 +68,7 @@ def test_coordinator_cannot_close(monitor, coordinator, vitals):
     from django.core.exceptions import PermissionDenied
 
     query = answer_query(user=coordinator, query=raise_on(monitor, vitals), text="Done")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="does not allow"):
         close_query(user=coordinator, query=query)
     assert Query.objects.get(pk=query.pk).status == QueryStatus.ANSWERED
 
@@ -77,7 +77,7 @@ def test_monitor_cannot_answer(monitor, vitals):
     from django.core.exceptions import PermissionDenied
 
     query = raise_on(monitor, vitals)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="does not allow"):
         answer_query(user=monitor, query=query, text="I answer myself")
     assert Query.objects.get(pk=query.pk).status == QueryStatus.OPEN
 
@@ -147,12 +147,12 @@ def test_queries_and_messages_cannot_be_deleted_even_with_raw_sql(monitor, vital
     query = raise_on(monitor, vitals)
     for table in (Query._meta.db_table, QueryMessage._meta.db_table):
         with (
-            pytest.raises(Exception, match="(?i)protect|cannot"),
+            pytest.raises(DatabaseError, match="(?i)protect|cannot"),
             transaction.atomic(),
             connection.cursor() as cursor,
         ):
             cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
-    with pytest.raises(Exception), transaction.atomic():  # noqa: B017, PT011 - the trigger's error
+    with pytest.raises(DatabaseError, match="Cannot update"), transaction.atomic():
         QueryMessage.objects.filter(query=query).update(text="rewritten")
     assert Query.objects.filter(pk=query.pk).exists()
 

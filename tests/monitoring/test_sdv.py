@@ -178,7 +178,7 @@ def test_a_verification_is_never_deleted(monitor, pga):
     from django.db import DatabaseError, transaction
 
     verification = verify_form(user=monitor, record=pga)
-    with pytest.raises(DatabaseError), transaction.atomic():
+    with pytest.raises(DatabaseError, match="Cannot delete"), transaction.atomic():
         SourceVerification.objects.filter(pk=verification.pk).delete()
 
 

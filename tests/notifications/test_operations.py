@@ -36,7 +36,7 @@ def test_the_dry_run_uses_the_lead_times(capsys, site_yc, place_visit, site_staf
 
 
 def test_a_pretend_date_is_refused_for_a_real_scan(db):
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError, match="only goes with --dry-run"):
         call_command("reminders", "--today", "2027-03-10")
 
 

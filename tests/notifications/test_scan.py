@@ -47,7 +47,7 @@ def test_the_log_refuses_a_second_row_for_the_same_reminder(site_yc, place_visit
     scan_at(at_site(site_yc, OPENS))
     row = Reminder.objects.first()
     row.pk = None
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError, match="duplicate key value violates unique constraint"):
         row.save()
 
 

@@ -113,7 +113,7 @@ def test_a_refused_email_stays_pending_with_the_error_and_goes_out_on_the_next_t
     place_visit(site_yc, OPENS, CLOSES)
     scan_at(at_site(site_yc, OPENS, 9))
     settings.EMAIL_BACKEND = f"{__name__}.{backend}"
-    with pytest.raises(services.DeliveryFailed):
+    with pytest.raises(services.DeliveryFailed, match="reminder email to user .* failed"):
         send_at(immediate, at_site(site_yc, OPENS, 9, 1))
     row = Reminder.objects.get(recipient=immediate)
     assert (row.status, row.attempts) == (ReminderStatus.PENDING, 1)

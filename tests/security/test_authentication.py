@@ -75,5 +75,5 @@ def test_access_events_are_append_only(coordinator, client):
     from django.db.utils import ProgrammingError as InternalError
 
     login(client, "coordinator", PASSWORD)
-    with pytest.raises(InternalError), transaction.atomic():
+    with pytest.raises(InternalError, match="Cannot update or delete rows"), transaction.atomic():
         AccessEvent.objects.all().delete()

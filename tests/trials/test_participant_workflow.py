@@ -67,7 +67,7 @@ def test_ineligible_participant_becomes_a_screen_failure_with_reason(coordinator
     )
     assert p.status == ParticipantStatus.SCREEN_FAILED
     assert p.screen_failure_reason == "HBV DNA detectable"
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="Eligibility must be assessed as met before enrollment"):
         services.enroll_participant(user=coordinator, participant=p, enrollment_date=today_at(site_yc))
 
 
@@ -130,7 +130,7 @@ def test_future_dates_are_refused(coordinator, site_yc):
 
 
 def test_a_monitor_cannot_screen(monitor, site_yc):
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="does not allow"):
         services.screen_participant(
             user=monitor,
             site=site_yc,
@@ -142,7 +142,7 @@ def test_a_monitor_cannot_screen(monitor, site_yc):
 
 
 def test_a_coordinator_cannot_act_at_another_site(coordinator, other_site_participant):
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="does not allow"):
         services.record_planned_infusion(
             user=coordinator,
             participant=other_site_participant,
@@ -160,7 +160,7 @@ def test_a_stale_copy_is_refused_instead_of_overwriting(coordinator, site_yc):
         reason="typo",
         expected_version=stale_version,
     )
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError, match="changed by someone else"):
         services.correct_participant(
             user=coordinator,
             participant=p,
@@ -178,7 +178,7 @@ def test_dose_level_of_another_study_is_refused(coordinator, site_yc, db):
 
     other = load_file(ROOT / "protocols" / "examples" / "example-ra-small.yaml").study
     p = make_participant(coordinator, site_yc)
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="belongs to another study"):
         services.assign_dose_level(user=coordinator, participant=p, dose_level=other.dose_levels.first())
 
 

@@ -113,7 +113,7 @@ def test_changing_a_recorded_visit_date_needs_a_reason(coordinator, participant)
 
 
 def test_visit_before_consent_is_refused(coordinator, participant):
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="cannot be before consent"):
         record_visit(
             user=coordinator,
             visit=participant.visits.get(code="BL"),
@@ -133,5 +133,5 @@ def test_unscheduled_visit_is_added_with_its_reason(coordinator, participant):
 
 
 def test_missed_visit_needs_a_reason(coordinator, participant):
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="Say why the visit is missed"):
         mark_visit(user=coordinator, visit=participant.visits.get(code="M3"), outcome="missed", reason=" ")
