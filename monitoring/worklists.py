@@ -378,21 +378,23 @@ def monitoring_work(user, *, now: datetime) -> Section:
     sites = _sites(user, Action.VERIFY)
     ids = [s.pk for s in sites]
     mine = Q(opened_by_role=Role.MONITOR)
+    # "With the site" counts every open query, automatic (edit-check) ones and the data managers' too:
+    # the site answers them all, and a monitor reviews the site's whole backlog.
     queries = _by_site(
         queries_for(user)
-        .filter(mine, participant__site_id__in=ids, participant__entered_in_error=False)
+        .filter(participant__site_id__in=ids, participant__entered_in_error=False)
         .values("participant__site_id")
         .annotate(
-            answered=Count("pk", filter=Q(status=QueryStatus.ANSWERED)),
+            answered=Count("pk", filter=mine & Q(status=QueryStatus.ANSWERED)),
             open=Count("pk", filter=Q(status=QueryStatus.OPEN)),
-            draft=Count("pk", filter=Q(status=QueryStatus.DRAFT)),
+            draft=Count("pk", filter=mine & Q(status=QueryStatus.DRAFT)),
         )
         .order_by()
     )
     sdv = sdv_by_site(user)
     columns = [
         _("Answered: to close"),
-        _("Open, with the site"),
+        _("Open, with the site (all, automatic included)"),
         _("Drafts awaiting release"),
         _("Complete forms to verify"),
         _("Forms verified"),
@@ -410,7 +412,7 @@ def monitoring_work(user, *, now: datetime) -> Section:
                 _url("query_list", status="answered", site=code, raised_by=Role.MONITOR),
                 "warning",
             ),
-            _cell(q.get("open", 0), _url("query_list", status="open", site=code, raised_by=Role.MONITOR)),
+            _cell(q.get("open", 0), _url("query_list", status="open", site=code)),
             _cell(q.get("draft", 0), _url("query_list", status="draft", site=code, raised_by=Role.MONITOR)),
             _cell(to_verify, sdv_url),
             Cell(_percent(progress.forms_pct if progress else None)),
