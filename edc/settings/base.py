@@ -97,13 +97,17 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
+# A prefix for every key this process writes to Redis (cache and Celery broker), so that processes
+# sharing one Redis database never see each other's keys: the parallel test workers set it
+# (edc.testing.services); empty by default.
+REDIS_KEY_PREFIX = env("EDC_REDIS_KEY_PREFIX", default="")
 # Shared between web processes; entries are keyed by a version of the data they derive from
 # (efficacy.cache), so a stale entry is never read, only left to expire.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "edc",
+        "KEY_PREFIX": f"{REDIS_KEY_PREFIX}edc",
         "TIMEOUT": 3600,
     }
 }
@@ -176,6 +180,7 @@ def celery_url(redis_url: str) -> str:
 
 
 CELERY_BROKER_URL = celery_url(REDIS_URL)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": REDIS_KEY_PREFIX} if REDIS_KEY_PREFIX else {}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
