@@ -19,10 +19,14 @@ run: venv
 	$(PY) -m edc.run
 
 # The pure clinical core runs under coverage (line and branch, at least 95 %); the rest without the
-# tracer, which would only slow it down.
+# tracer, which would only slow it down. Both in parallel (pytest-xdist): one worker per CPU unless
+# TEST_WORKERS says otherwise (a number, or 0 for none); tests grouped with xdist_group stay together.
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
+
 test: venv
-	$(PY) -m pytest tests/clinical --cov=edc/clinical --cov-branch --cov-report=term:skip-covered --cov-fail-under=95
-	$(PY) -m pytest --ignore=tests/clinical
+	$(PY) -m pytest $(XDIST) tests/clinical --cov=edc/clinical --cov-branch --cov-report=term:skip-covered --cov-fail-under=95
+	$(PY) -m pytest $(XDIST) --durations=15 --ignore=tests/clinical
 
 bench: venv
 	$(PY) -m edc.bench

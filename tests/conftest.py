@@ -1,5 +1,10 @@
-"""Factories and fixtures shared by the suite: a loaded protocol, users per role, participants."""
+"""Factories and fixtures shared by the suite: a loaded protocol, users per role, participants, the
+demo study."""
 
+import copy
+import functools
+import io
+import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -11,16 +16,34 @@ from accounts.services import create_user, grant_membership
 from crfs.demo import record_screening_forms
 from trials import services
 from trials.models import Participant, Site
-from trials.protocol import load_file
+from trials.protocol import load, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL = ROOT / "protocols" / "nct07274059.yaml"
 PASSWORD = "correct-horse-battery-9"
+DEMO_PASSWORD = "demo-password-for-tests"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``--dist loadgroup``): the tests that start real Celery workers run one after
+    the other on one worker, and so do the tests of the demo study (seeded once, on that worker)."""
+    for item in items:
+        if item.get_closest_marker("worker"):
+            item.add_marker(pytest.mark.xdist_group("celery-workers"))
+        elif "seeded_demo" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("demo-study"))
+
+
+@functools.cache
+def _protocol_content() -> dict:
+    """The protocol file, read and validated once per session (``trials.protocol.parse``)."""
+    return parse(PROTOCOL.read_text(encoding="utf-8"), str(PROTOCOL))
 
 
 @pytest.fixture
 def study(db):
-    return load_file(PROTOCOL).study
+    """The protocol loaded as ``load_file(PROTOCOL)`` does, without parsing the YAML file each time."""
+    return load(copy.deepcopy(_protocol_content()), source_name=PROTOCOL.name).study
 
 
 @pytest.fixture
@@ -147,3 +170,60 @@ def other_site_participant(coordinator_cd, site_cd):
 @pytest.fixture
 def now():
     return timezone.now()
+
+
+@pytest.fixture(scope="session")
+def demo_template(django_db_setup, django_db_blocker):
+    """The name of a database holding the demo study: a copy of the test database in which
+    ``load_protocol`` and ``seed_demo`` (with ``DEMO_PASSWORD``) ran once for the session.
+
+    Seeded in one transaction whose on-commit callbacks are dropped, as in a test's transaction.
+    """
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from edc.testing.databases import copy_database, drop_database, using_database
+
+    test_database = connection.settings_dict["NAME"]
+    template = f"{test_database}_demo"
+    with django_db_blocker.unblock():
+        copy_database(test_database, template)
+        previous = os.environ.get("DEMO_PASSWORD")
+        os.environ["DEMO_PASSWORD"] = DEMO_PASSWORD
+        try:
+            with using_database(template), transaction.atomic():
+                call_command("load_protocol", str(PROTOCOL), stdout=io.StringIO())
+                call_command("seed_demo", stdout=io.StringIO())
+                connection.run_on_commit.clear()
+        finally:
+            if previous is None:
+                os.environ.pop("DEMO_PASSWORD")
+            else:
+                os.environ["DEMO_PASSWORD"] = previous
+    yield template
+    with django_db_blocker.unblock():
+        drop_database(template)
+
+
+@pytest.fixture
+def _demo_database(demo_template, django_db_blocker):
+    from django.db import connection
+
+    from edc.testing.databases import copy_database, drop_database, using_database
+
+    if connection.in_atomic_block:
+        raise RuntimeError("request `seeded_demo` before `db` and any fixture that uses the database")
+    with django_db_blocker.unblock():
+        copy = f"{demo_template}_copy"
+        copy_database(demo_template, copy)
+        try:
+            with using_database(copy):
+                yield
+        finally:
+            drop_database(copy)
+
+
+@pytest.fixture
+def seeded_demo(_demo_database, db):
+    """The demo study, as ``load_protocol`` then ``seed_demo`` with ``DEMO_PASSWORD`` leave it: this
+    test's own copy of ``demo_template``. Request it before any other fixture that uses the database."""

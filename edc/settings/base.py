@@ -99,6 +99,10 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
+# A prefix for every key this process writes to Redis (cache and Celery broker), so that processes
+# sharing one Redis database never see each other's keys: the parallel test workers set it
+# (edc.testing.services); empty by default.
+REDIS_KEY_PREFIX = env("EDC_REDIS_KEY_PREFIX", default="")
 # Shared between web processes; entries are keyed by a version of the data they derive from
 # (efficacy.cache), so a stale entry is never read, only left to expire. A Redis that is down or
 # frozen makes the cache a miss (edc.cache), within the short socket timeouts below.
@@ -106,7 +110,7 @@ CACHES = {
     "default": {
         "BACKEND": "edc.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "edc",
+        "KEY_PREFIX": f"{REDIS_KEY_PREFIX}edc",
         "TIMEOUT": 3600,
         "OPTIONS": {
             "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=0.5),
@@ -183,6 +187,7 @@ def celery_url(redis_url: str) -> str:
 
 
 CELERY_BROKER_URL = celery_url(REDIS_URL)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": REDIS_KEY_PREFIX} if REDIS_KEY_PREFIX else {}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

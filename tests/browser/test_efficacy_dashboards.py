@@ -9,20 +9,16 @@ import os
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
-from tests.conftest import PROTOCOL
+from tests.conftest import DEMO_PASSWORD as PASSWORD
 from trials.models import Participant
 
 pytestmark = pytest.mark.browser
-PASSWORD = "demo-password-for-browser"
 
 
 @pytest.fixture
-def demo(db, monkeypatch):
-    monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
-    call_command("load_protocol", str(PROTOCOL))
-    call_command("seed_demo")
+def demo(seeded_demo):
+    """The demo study (``load_protocol``, ``seed_demo``)."""
 
 
 def test_the_efficacy_dashboards_render_their_figures_in_a_browser(page, live_server, demo, tmp_path):

@@ -18,11 +18,9 @@ By hand, from clinical-rules.md (baseline SLEDAI-2K 14, PGA 1.9 for everyone):
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.urls import reverse
 
 from efficacy import dashboard, selectors
-from tests.conftest import PROTOCOL
 
 EXPECTED_OVERALL = {
     # visit: (SRI-4, DORIS, drug-free DORIS with antimalarial, strict, LLDAS) as (n, N)
@@ -38,10 +36,7 @@ FLAGS = ("sri_4", "doris", "drug_free_doris_antimalarial_allowed", "drug_free_do
 
 
 @pytest.fixture
-def demo(db, monkeypatch):
-    monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")
-    call_command("load_protocol", str(PROTOCOL))
-    call_command("seed_demo")
+def demo(seeded_demo):
     return get_user_model().objects.get(username="datamanager")
 
 

@@ -12,21 +12,18 @@ from exports import odm
 from exports.options import ExportOptions
 from monitoring import verification
 from signatures.models import Signature
-from tests.conftest import PROTOCOL, make_participant, today_at
+from tests.conftest import make_participant, today_at
 
 NS = {"odm": odm.ODM_NS, "edc": odm.EDC_NS}
 
 
-def seed_demo_study(monkeypatch):
-    """The demo study (``seed_demo``) with ``add_casebook_data`` for its first infused participant."""
+def seed_demo_study():
+    """The demo study (``seeded_demo``: ``load_protocol``, ``seed_demo``) with ``add_casebook_data`` for
+    its first infused participant."""
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
 
     from trials.models import Participant, Study
 
-    monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")
-    call_command("load_protocol", str(PROTOCOL))
-    call_command("seed_demo")
     users = get_user_model().objects
     p = Participant.objects.filter(site__code="YC", infusion_date__isnull=False).order_by("pk").first()
     add_casebook_data(
@@ -117,8 +114,8 @@ def add_casebook_data(p, *, coordinator, monitor, investigator):
 
 
 @pytest.fixture
-def demo(db, monkeypatch):
-    return seed_demo_study(monkeypatch)
+def demo(seeded_demo):
+    return seed_demo_study()
 
 
 @pytest.fixture

@@ -52,10 +52,10 @@ def read_csv(path):
 
 
 @pytest.fixture
-def demo(db, monkeypatch):
+def demo(seeded_demo):
     from tests.exports.test_odm_export import seed_demo_study
 
-    return seed_demo_study(monkeypatch)
+    return seed_demo_study()
 
 
 def test_each_xpt_file_read_back_with_pandas_equals_the_csv_of_the_same_domain(demo, tmp_path):

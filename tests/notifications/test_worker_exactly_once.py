@@ -22,6 +22,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import ReminderDelivery, Role
+from edc.testing.cache import delete_keys
 from notifications import services
 from notifications.models import Reminder, ReminderStatus
 from notifications.testing import create_outbox_table, drop_outbox_table, outbox
@@ -105,12 +106,21 @@ def outbox_table(transactional_db):
     drop_outbox_table()
 
 
+def empty_broker(client):
+    """Empty this suite's Redis database; with a key prefix (parallel test workers sharing the
+    database, ``edc.testing.services``) only this worker's keys: queues, bookkeeping, cache."""
+    if settings.REDIS_KEY_PREFIX:
+        delete_keys(client, settings.REDIS_KEY_PREFIX)
+    else:
+        client.flushdb()
+
+
 @pytest.fixture
 def broker():
     client = redis.Redis.from_url(settings.REDIS_URL)
-    client.flushdb()
+    empty_broker(client)
     yield client
-    client.flushdb()
+    empty_broker(client)
 
 
 @pytest.fixture

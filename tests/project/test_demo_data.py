@@ -41,14 +41,11 @@ def test_seed_demo_creates_one_user_per_role_and_synthetic_participants_once(db,
     assert set(Participant.objects.values_list("site__code", flat=True)) == {"YC", "CD"}
 
 
-def test_safety_summary_of_the_demo_data_equals_a_hand_count(db, monkeypatch):
+def test_safety_summary_of_the_demo_data_equals_a_hand_count(seeded_demo):
     """Demo events (efficacy/management/commands/seed_demo.py, DEMO_EVENTS), counted by hand:
     CAR-T-related (possible, probable, definite) with onset on days 0-90 after infusion."""
     from adverse_events.selectors import safety_summary
 
-    monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")
-    call_command("load_protocol", str(PROTOCOL))
-    call_command("seed_demo")
     summary = safety_summary(get_user_model().objects.get(username="datamanager"))
     treated = {level.code: summary.treated.get(level.pk, 0) for level in summary.levels}
     assert treated == {"DL1": 2, "DL2": 2, "DL3": 2}
