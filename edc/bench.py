@@ -505,7 +505,7 @@ def main(argv=None) -> int:
         parser.error(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
 
     with embedded.services(
-        embedded.VAR_DIR, pgdata_name="pgdata-bench", redis_name="redis-bench.db"
+        embedded.VAR_DIR, pgdata_name="pgdata-bench", redis_name="redis-bench.db", roles=False
     ) as started:
         url = bench_database_url(os.environ["DATABASE_URL"])
         ensure_database(url)

@@ -43,8 +43,14 @@ def start_redis(dbfile: Path) -> tuple[object, str]:
 
 
 @contextmanager
-def services(var_dir: Path = VAR_DIR, *, pgdata_name: str = "pgdata", redis_name: str = "redis.db"):
+def services(
+    var_dir: Path = VAR_DIR, *, pgdata_name: str = "pgdata", redis_name: str = "redis.db", roles: bool = True
+):
     """Provide ``DATABASE_URL`` and ``REDIS_URL``: the given ones, or embedded servers under ``var_dir``.
+
+    With ``roles`` the embedded database gets its owner and app roles (``edc.dbroles``):
+    ``DATABASE_URL`` is the app role's, ``DATABASE_OWNER_URL`` the owner's (``manage.py migrate``).
+    The test suite and the benchmark keep the superuser (they create databases).
 
     The embedded servers stop when the block exits (Redis explicitly: its server would outlive us).
     """
@@ -52,6 +58,12 @@ def services(var_dir: Path = VAR_DIR, *, pgdata_name: str = "pgdata", redis_name
     with ExitStack() as stack:
         if not os.environ.get("DATABASE_URL"):
             pg, url = start_postgres(var_dir / pgdata_name)
+            if roles:
+                from . import dbroles
+
+                owner_url, url = dbroles.ensure_roles(pg.get_uri(), APP_DATABASE, url)
+                os.environ["DATABASE_OWNER_URL"] = owner_url
+                started["DATABASE_OWNER_URL"] = pg
             os.environ["DATABASE_URL"] = url
             started["DATABASE_URL"] = pg
             stack.callback(pg.cleanup)

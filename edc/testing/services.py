@@ -14,7 +14,9 @@ _stack = []
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
-    context = embedded.services(embedded.VAR_DIR, pgdata_name="pgdata-test", redis_name="redis-test.db")
+    context = embedded.services(
+        embedded.VAR_DIR, pgdata_name="pgdata-test", redis_name="redis-test.db", roles=False
+    )
     context.__enter__()
     _stack.append(context)
 
