@@ -277,10 +277,16 @@ def _verify_live(cursor, model, quote, report) -> int:
         elif event_missing:
             report.breaks.append({"kind": "record_without_event", **base})
         else:
+            live, event = _json(live), _json(event)
             differs = {c: {"live": live.get(c), "event": event.get(c)} for c in columns if live.get(c) != event.get(c)}
             report.breaks.append({"kind": "record_differs", **base, "newest_event": event_id, "fields": differs})
     cursor.execute(f"SELECT count(*) FROM {quote(live_table)}")
     return cursor.fetchone()[0]
+
+
+def _json(value):
+    # Django's psycopg adapter hands jsonb over as text (its JSONField decodes it).
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def run_and_record():
