@@ -154,3 +154,59 @@ def test_the_chain_refuses_update_and_delete_even_from_the_owner(vitals):
     for statement in ("UPDATE auditchain_link SET hash = '\\x00'", "DELETE FROM auditchain_link"):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as c:
             c.execute(statement)
+
+
+# The daily verification -----------------------------------------------------------------------------
+
+
+def test_the_daily_verification_is_a_beat_schedule(db):
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(task="auditchain.tasks.verify_audit_trail")
+    assert task.enabled and task.crontab.hour == "2"
+
+
+def test_the_daily_task_records_a_break_and_alerts_the_data_managers_in_app(vitals, data_manager):
+    from auditchain.models import Verification
+    from auditchain.tasks import verify_audit_trail
+    from notifications.models import Reminder
+
+    as_superuser_without_triggers(f"UPDATE {VITALS} SET heart_rate = 120 WHERE id = %s", [vitals.pk])
+    assert verify_audit_trail() is False
+    result = Verification.objects.get()
+    assert (result.ok, result.break_count, result.breaks[0]["table"]) == (False, 1, VITALS)
+    alert = Reminder.objects.get(kind="audit_trail_broken", recipient=data_manager)
+    assert VITALS in alert.subject and str(vitals.pk) in alert.subject
+
+
+def test_health_reports_the_last_verification(client, vitals):
+    from auditchain.tasks import verify_audit_trail
+
+    verify_audit_trail()
+    report = client.get("/health/").json()["last_audit_verification"]
+    assert report["ok"] is True and report["breaks"] == 0 and len(report["chain_head"]) == 64
+
+
+def test_the_audit_viewer_shows_the_days_chain_head(client, data_manager, vitals):
+    from django.urls import reverse
+
+    from auditchain.models import Verification
+    from auditchain.tasks import verify_audit_trail
+
+    verify_audit_trail()
+    client.force_login(data_manager)
+    page = client.get(reverse("audit_trail")).content.decode()
+    assert Verification.objects.get().chain_head in page and "Hash chain intact" in page
+
+
+def test_every_export_manifest_carries_the_audit_chain_head(sponsor_admin, study, vitals, settings, tmp_path):
+    from auditchain.models import Verification
+    from auditchain.tasks import verify_audit_trail
+    from tests.exports.factories import manifest, read_zip, run
+
+    settings.EXPORT_ROOT = tmp_path
+    verify_audit_trail()
+    job = run(sponsor_admin, study)
+    head = manifest(job)["audit_chain_head"]
+    assert head["digest"] == Verification.objects.get().chain_head and head["intact"] is True
+    assert head["digest"] in read_zip(job)["manifest.txt"].decode()
