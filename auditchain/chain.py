@@ -96,7 +96,9 @@ def install(connection) -> None:
                 f"CREATE OR REPLACE TRIGGER {TRIGGER} AFTER INSERT ON {table} "
                 f"FOR EACH ROW EXECUTE FUNCTION public.auditchain_link_event()"
             )
-            cursor.execute(f"SELECT 1 FROM {LINK_TABLE} WHERE event_table = %s LIMIT 1", [model._meta.db_table])
+            cursor.execute(
+                f"SELECT 1 FROM {LINK_TABLE} WHERE event_table = %s LIMIT 1", [model._meta.db_table]
+            )
             if cursor.fetchone() is None:
                 _link_existing(cursor, model._meta.db_table, quote)
 
@@ -199,15 +201,24 @@ def verify(connection=default_connection) -> Report:
 def _verify_table(cursor, model, quote, report) -> tuple[int, int]:
     table = model._meta.db_table
     cursor.execute(
-        f"SELECT (SELECT count(*) FROM {quote(table)}), (SELECT count(*) FROM {LINK_TABLE} WHERE event_table = %s)",
+        f"SELECT (SELECT count(*) FROM {quote(table)}), "
+        f"(SELECT count(*) FROM {LINK_TABLE} WHERE event_table = %s)",
         [table],
     )
     n_events, n_links = cursor.fetchone()
     if n_events == 0 and n_links > 0:
-        cursor.execute(f"SELECT min(record), count(DISTINCT record) FROM {LINK_TABLE} WHERE event_table = %s", [table])
+        cursor.execute(
+            f"SELECT min(record), count(DISTINCT record) FROM {LINK_TABLE} WHERE event_table = %s", [table]
+        )
         first, count = cursor.fetchone()
         report.breaks.append(
-            {"kind": "events_truncated", "table": table, "record": first, "records": count, "missing_events": n_links}
+            {
+                "kind": "events_truncated",
+                "table": table,
+                "record": first,
+                "records": count,
+                "missing_events": n_links,
+            }
         )
         return n_events, n_links
     # Every link against its event and the link before it in the same record's chain.
@@ -218,7 +229,8 @@ def _verify_table(cursor, model, quote, report) -> tuple[int, int]:
                   FROM {LINK_TABLE} l WHERE l.event_table = %s) l
           LEFT JOIN {quote(table)} e ON e.pgh_id = l.event_id
          WHERE e.pgh_id IS NULL
-            OR l.hash <> sha256(coalesce(l.prev, '\\x'::bytea) || convert_to(%s || ' ' || to_jsonb(e)::text, 'UTF8'))
+            OR l.hash <> sha256(coalesce(l.prev, '\\x'::bytea)
+                                || convert_to(%s || ' ' || to_jsonb(e)::text, 'UTF8'))
          ORDER BY l.record, l.id
         """,
         [table, table],
@@ -278,8 +290,14 @@ def _verify_live(cursor, model, quote, report) -> int:
             report.breaks.append({"kind": "record_without_event", **base})
         else:
             live, event = _json(live), _json(event)
-            differs = {c: {"live": live.get(c), "event": event.get(c)} for c in columns if live.get(c) != event.get(c)}
-            report.breaks.append({"kind": "record_differs", **base, "newest_event": event_id, "fields": differs})
+            differs = {
+                c: {"live": live.get(c), "event": event.get(c)}
+                for c in columns
+                if live.get(c) != event.get(c)
+            }
+            report.breaks.append(
+                {"kind": "record_differs", **base, "newest_event": event_id, "fields": differs}
+            )
     cursor.execute(f"SELECT count(*) FROM {quote(live_table)}")
     return cursor.fetchone()[0]
 

@@ -20,7 +20,9 @@ class Link(models.Model):
 
     class Meta:
         db_table = "auditchain_link"
-        constraints = [models.UniqueConstraint(fields=["event_table", "event_id"], name="auditchain_link_event")]
+        constraints = [
+            models.UniqueConstraint(fields=["event_table", "event_id"], name="auditchain_link_event")
+        ]
         indexes = [models.Index(fields=["event_table", "record", "id"], name="auditchain_link_chain")]
 
     def __str__(self):

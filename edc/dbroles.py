@@ -77,7 +77,9 @@ def ensure_roles(admin_url: str, database: str, database_url: str) -> tuple[str,
     with psycopg.connect(admin_url, autocommit=True) as conn:
         create_role(conn, owner)
         create_role(conn, app)
-        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database), sql.Identifier(owner)))
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database), sql.Identifier(owner))
+        )
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(owner)))
         conn.execute(sql.SQL("SELECT set_config('edc.owner', {}, false)").format(sql.Literal(owner)))
@@ -98,7 +100,8 @@ BEGIN
     END LOOP;
     FOR r IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE n.nspname = 'public' AND c.relkind = 'S' AND pg_get_userbyid(c.relowner) <> _owner
-                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')) LOOP
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                 WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')) LOOP
         EXECUTE format('ALTER SEQUENCE public.%I OWNER TO %I', r.relname, _owner);
     END LOOP;
     FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -201,14 +204,20 @@ def harden(connection, audit_tables: set[str]) -> str | None:
             create_role(cursor, app)
         role = sql.Identifier(app)
         statements = [
-            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(connection.settings_dict["NAME"]), role),
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(connection.settings_dict["NAME"]), role
+            ),
             sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"),
             sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(role),
             sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {}").format(role),
             sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(role),
             # Tables of later migrations are usable before the next post_migrate narrows them.
-            sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE ON TABLES TO {}").format(role),
-            sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {}").format(role),
+            sql.SQL(
+                "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE ON TABLES TO {}"
+            ).format(role),
+            sql.SQL(
+                "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {}"
+            ).format(role),
         ]
         cursor.execute(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -217,7 +226,9 @@ def harden(connection, audit_tables: set[str]) -> str | None:
         for (table,) in cursor.fetchall():
             privileges = sql.SQL(", ").join(sql.SQL(p) for p in table_privileges(table, audit_tables))
             statements.append(
-                sql.SQL("GRANT {} ON TABLE {} TO {}").format(privileges, sql.Identifier("public", table), role)
+                sql.SQL("GRANT {} ON TABLE {} TO {}").format(
+                    privileges, sql.Identifier("public", table), role
+                )
             )
         cursor.execute(sql.SQL(";\n").join(statements).as_string(cursor.connection))
     return app

@@ -464,7 +464,9 @@ def study_data_managers(dues: Sequence[Due]) -> list[tuple[Due, int]]:
     """The data managers of the study each due object was found for (one query)."""
     study_ids = {due.obj.study_id for due in dues}
     rows = (
-        Membership.objects.filter(study_id__in=study_ids, role=Role.DATA_MANAGER, active=True, user__is_active=True)
+        Membership.objects.filter(
+            study_id__in=study_ids, role=Role.DATA_MANAGER, active=True, user__is_active=True
+        )
         .order_by("user_id")
         .values_list("study_id", "user_id")
         .distinct()
@@ -478,7 +480,9 @@ def study_data_managers(dues: Sequence[Due]) -> list[tuple[Due, int]]:
 AUDIT_TRAIL_BROKEN = ReminderKind(
     name="audit_trail_broken",
     label=_("Audit trail verification found a break"),
-    subject=_("Audit trail: %(breaks)s break(s) found on %(verified_at)s (first: %(first_table)s %(first_record)s)"),
+    subject=_(
+        "Audit trail: %(breaks)s break(s) found on %(verified_at)s (first: %(first_table)s %(first_record)s)"
+    ),
     due=failed_verifications,
     describe=describe_verification,
     recipients=study_data_managers,

@@ -33,10 +33,12 @@ def ignore_all(cur, table: str) -> None:
 def test_the_app_role_is_neither_superuser_nor_owner_of_anything(app_role, app_connect, participant):
     with app_connect() as conn:
         row = conn.execute(
-            "SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+            "SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles "
+            "WHERE rolname = current_user"
         ).fetchone()
         owned = conn.execute(
-            "SELECT count(*) FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+            "SELECT count(*) FROM pg_class "
+            "WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
         ).fetchone()[0]
         db_owner = conn.execute(
             "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
@@ -49,7 +51,10 @@ def test_the_app_role_is_neither_superuser_nor_owner_of_anything(app_role, app_c
 def test_the_app_role_cannot_truncate_an_event_table(app_connect, participant):
     table = Participant.pgh_event_model._meta.db_table if hasattr(Participant, "pgh_event_model") else None
     table = table or "trials_participantevent"
-    with app_connect() as conn, pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+    with (
+        app_connect() as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"),
+    ):
         conn.execute(f'TRUNCATE "{table}"')
 
 
@@ -58,12 +63,15 @@ def test_the_app_role_cannot_truncate_an_event_table(app_connect, participant):
     [
         "UPDATE trials_participantevent SET initials = 'XX'",
         "DELETE FROM trials_participantevent",
-        "UPDATE pghistory_context SET metadata = '{\"username\": \"someone else\"}'",
+        'UPDATE pghistory_context SET metadata = \'{"username": "someone else"}\'',
         "DELETE FROM pghistory_context",
     ],
 )
 def test_the_app_role_cannot_rewrite_or_remove_events_or_their_context(app_connect, participant, statement):
-    with app_connect() as conn, pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+    with (
+        app_connect() as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"),
+    ):
         ignore_all(conn, statement.split()[1] if statement.startswith("UPDATE") else statement.split()[2])
         conn.execute(statement)
 
@@ -82,9 +90,7 @@ def test_the_context_function_cannot_rewrite_an_earlier_context_either(app_conne
         assert cursor.fetchone()[0] == metadata
 
 
-def test_pgtrigger_ignore_does_not_let_the_app_role_change_a_locked_record(
-    app_connect, data_manager, vitals
-):
+def test_pgtrigger_ignore_does_not_let_the_app_role_change_a_locked_record(app_connect, data_manager, vitals):
     lock(user=data_manager, scope=LockScope.FORM, target=vitals, reason="Interim analysis cut")
     table = VitalSigns._meta.db_table
     with app_connect() as conn, pytest.raises(psycopg.DatabaseError, match="Interim analysis cut"):
@@ -105,7 +111,10 @@ def test_pgtrigger_ignore_does_not_let_the_app_role_change_a_record_without_hist
 
 
 def test_pgtrigger_ignore_does_not_let_the_app_role_delete_a_participant(app_connect, participant):
-    with app_connect() as conn, pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+    with (
+        app_connect() as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"),
+    ):
         ignore_all(conn, "trials_participant")
         conn.execute("DELETE FROM trials_participant WHERE id = %s", [participant.pk])
     assert Participant.objects.filter(pk=participant.pk).exists()
@@ -121,11 +130,16 @@ def test_the_no_delete_trigger_holds_for_the_app_role_even_where_it_may_delete(a
             conn.execute("DELETE FROM trials_participant WHERE id = %s", [participant.pk])
     finally:
         with connection.cursor() as cursor:
-            cursor.execute(f'REVOKE DELETE ON trials_participant FROM "{connection.settings_dict["NAME"]}_app"')
+            cursor.execute(
+                f'REVOKE DELETE ON trials_participant FROM "{connection.settings_dict["NAME"]}_app"'
+            )
 
 
 def test_the_app_role_cannot_switch_every_trigger_off(app_connect, participant):
-    with app_connect() as conn, pytest.raises(psycopg.errors.InsufficientPrivilege, match="session_replication_role"):
+    with (
+        app_connect() as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="session_replication_role"),
+    ):
         conn.execute("SET session_replication_role = replica")
 
 

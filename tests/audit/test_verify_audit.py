@@ -64,7 +64,8 @@ def test_an_intact_audit_trail_verifies_with_a_one_line_summary(vitals):
 def test_every_event_is_chained_to_the_previous_event_of_its_record(vitals):
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*), count(DISTINCT record) FROM auditchain_link WHERE event_table = %s AND record = %s",
+            "SELECT count(*), count(DISTINCT record) FROM auditchain_link "
+            "WHERE event_table = %s AND record = %s",
             [VITALS_EVENTS, str(vitals.pk)],
         )
         assert cursor.fetchone() == (2, 1)
@@ -88,7 +89,9 @@ def test_an_edited_event_is_found(vitals):
     )
     code, lines = verify_audit()
     assert code == 1
-    assert [(b["kind"], b["table"], b["record"]) for b in lines] == [("event_edited", VITALS_EVENTS, str(vitals.pk))]
+    assert [(b["kind"], b["table"], b["record"]) for b in lines] == [
+        ("event_edited", VITALS_EVENTS, str(vitals.pk))
+    ]
 
 
 def test_a_deleted_event_is_found(vitals):
@@ -97,7 +100,9 @@ def test_a_deleted_event_is_found(vitals):
     )
     code, lines = verify_audit()
     assert code == 1
-    assert [(b["kind"], b["table"], b["record"]) for b in lines] == [("event_deleted", VITALS_EVENTS, str(vitals.pk))]
+    assert [(b["kind"], b["table"], b["record"]) for b in lines] == [
+        ("event_deleted", VITALS_EVENTS, str(vitals.pk))
+    ]
 
 
 def test_a_deleted_newest_event_is_found_also_as_a_record_that_differs_from_its_history(vitals):
@@ -106,7 +111,10 @@ def test_a_deleted_newest_event_is_found_also_as_a_record_that_differs_from_its_
     )
     code, lines = verify_audit()
     assert code == 1
-    assert {(b["kind"], b["record"]) for b in lines} == {("event_deleted", str(vitals.pk)), ("record_differs", str(vitals.pk))}
+    assert {(b["kind"], b["record"]) for b in lines} == {
+        ("event_deleted", str(vitals.pk)),
+        ("record_differs", str(vitals.pk)),
+    }
 
 
 def test_a_truncated_event_table_is_found(vitals):
@@ -115,13 +123,21 @@ def test_a_truncated_event_table_is_found(vitals):
     assert code == 1
     truncated = [b for b in lines if b["kind"] == "events_truncated"]
     assert truncated == [
-        {"kind": "events_truncated", "table": VITALS_EVENTS, "record": str(vitals.pk), "records": 1, "missing_events": 2}
+        {
+            "kind": "events_truncated",
+            "table": VITALS_EVENTS,
+            "record": str(vitals.pk),
+            "records": 1,
+            "missing_events": 2,
+        }
     ]
 
 
 def test_an_event_written_behind_the_triggers_has_no_link(vitals):
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {VITALS_EVENTS} WHERE pgh_obj_id = %s ORDER BY pgh_id DESC LIMIT 1", [vitals.pk])
+        cursor.execute(
+            f"SELECT * FROM {VITALS_EVENTS} WHERE pgh_obj_id = %s ORDER BY pgh_id DESC LIMIT 1", [vitals.pk]
+        )
         columns = [c.name for c in cursor.description if c.name != "pgh_id"]
     names = ", ".join(columns)
     as_superuser_without_triggers(
@@ -145,14 +161,20 @@ def test_a_record_deleted_with_the_triggers_off_is_found(participant):
     as_superuser_without_triggers(f"DELETE FROM {table} WHERE id = %s", [participant.pk])
     code, lines = verify_audit()
     assert code == 1
-    assert ("record_deleted", table, str(participant.pk)) in [(b["kind"], b["table"], b["record"]) for b in lines]
+    assert ("record_deleted", table, str(participant.pk)) in [
+        (b["kind"], b["table"], b["record"]) for b in lines
+    ]
 
 
 def test_the_chain_refuses_update_and_delete_even_from_the_owner(vitals):
     from django.db import DatabaseError, transaction
 
     for statement in ("UPDATE auditchain_link SET hash = '\\x00'", "DELETE FROM auditchain_link"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as c:
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as c,
+        ):
             c.execute(statement)
 
 
