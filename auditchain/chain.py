@@ -33,6 +33,10 @@ FUNCTION_SQL = f"""
 CREATE OR REPLACE FUNCTION public.auditchain_append(_table text, _row jsonb) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
+-- The previous link is always an index probe. plpgsql caches a generic plan after a few calls; planned
+-- while the table is empty (a fresh database about to be seeded by COPY), it would be a sequential
+-- scan, and a bulk insert quadratic.
+SET enable_seqscan = off
 AS $$
 DECLARE
     _record text := coalesce(_row->>'pgh_obj_id', '');
