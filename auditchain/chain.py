@@ -33,10 +33,6 @@ FUNCTION_SQL = f"""
 CREATE OR REPLACE FUNCTION public.auditchain_append(_table text, _row jsonb) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
--- The previous link is always an index probe. plpgsql caches a generic plan after a few calls; planned
--- while the table is empty (a fresh database about to be seeded by COPY), it would be a sequential
--- scan, and a bulk insert quadratic.
-SET enable_seqscan = off
 AS $$
 DECLARE
     _record text := coalesce(_row->>'pgh_obj_id', '');
@@ -57,8 +53,21 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 {" ".join(f"SET {k} = '{v}'" for k, v in CANONICAL_SETTINGS.items())}
 AS $$
+DECLARE
+    -- TG_TABLE_NAME is a ``name``: compared as such, the (table, record, id) index is not used and
+    -- every insert scans the chain. As text it is one index probe.
+    _table text := TG_TABLE_NAME;
+    _row jsonb := to_jsonb(NEW);
+    _record text := coalesce(_row->>'pgh_obj_id', '');
+    _prev bytea;
 BEGIN
-    PERFORM auditchain_append(TG_TABLE_NAME, to_jsonb(NEW));
+    SELECT l.hash INTO _prev FROM {LINK_TABLE} l
+     WHERE l.event_table = _table AND l.record = _record
+     ORDER BY l.id DESC LIMIT 1;
+    INSERT INTO {LINK_TABLE} (event_table, event_id, record, hash, created_at)
+    VALUES (_table, (_row->>'pgh_id')::bigint, _record,
+            sha256(coalesce(_prev, '\\x'::bytea) || convert_to(_table || ' ' || _row::text, 'UTF8')),
+            now());
     RETURN NULL;
 END;
 $$;
