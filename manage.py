@@ -8,15 +8,23 @@ import sys
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "edc.settings.dev")
-    from django.core.management import execute_from_command_line
-
     if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
-        execute_from_command_line(sys.argv)
+        execute(sys.argv)
         return
     from edc import embedded
 
     with embedded.services():
-        execute_from_command_line(sys.argv)
+        execute(sys.argv)
+
+
+def execute(argv):
+    from django.core.management import execute_from_command_line
+
+    if argv[1:2] == ["migrate"]:  # migrations run as the owner role (edc.dbroles)
+        from edc.dbroles import owner_url_for_migrate
+
+        owner_url_for_migrate(os.environ)
+    execute_from_command_line(argv)
 
 
 if __name__ == "__main__":

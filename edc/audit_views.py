@@ -41,6 +41,12 @@ class AuditFilterForm(forms.Form):
         return AuditFilters(**self.cleaned_data)
 
 
+def last_verification():
+    from auditchain.models import Verification
+
+    return Verification.objects.order_by("-started_at").first()
+
+
 def audit_trail(request):
     require(request.user, Action.VIEW_AUDIT)
     form = AuditFilterForm(request.GET or None)
@@ -54,6 +60,12 @@ def audit_trail(request):
     return render(
         request,
         "edc/audit_trail.html",
-        {"form": form, "page": page, "query": query.urlencode(), "status": 400 if form.errors else 200},
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "status": 400 if form.errors else 200,
+            "chain": last_verification(),
+        },
         status=400 if form.errors else 200,
     )

@@ -395,6 +395,20 @@ def _query_worklist_p95_ms(bench: Bench):
 metric("query_worklist_p95_ms", unit="ms", target="< 150")(_query_worklist_p95_ms)
 
 
+def _auditchain(name):
+    def measure(bench: Bench):
+        from auditchain import bench as auditchain_bench
+
+        return getattr(auditchain_bench, name)(bench)
+
+    return measure
+
+
+# The audit trail's hash chain: its whole verification, and what it adds to a form save.
+metric("verify_audit_seconds", unit="s", target="< 60")(_auditchain("verify_audit_seconds"))
+metric("audit_write_overhead_ratio", unit="×", target="< 1.3")(_auditchain("audit_write_overhead_ratio"))
+
+
 # --- the command --------------------------------------------------------------------------------
 
 
@@ -505,7 +519,7 @@ def main(argv=None) -> int:
         parser.error(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
 
     with embedded.services(
-        embedded.VAR_DIR, pgdata_name="pgdata-bench", redis_name="redis-bench.db"
+        embedded.VAR_DIR, pgdata_name="pgdata-bench", redis_name="redis-bench.db", roles=False
     ) as started:
         url = bench_database_url(os.environ["DATABASE_URL"])
         ensure_database(url)

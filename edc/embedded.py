@@ -25,6 +25,7 @@ import warnings
 from contextlib import ExitStack, contextmanager
 from hashlib import sha1
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("EDC_VAR_DIR", BASE_DIR / "var"))
@@ -347,6 +348,12 @@ class EmbeddedRedis(EmbeddedServer):
         stop_redis(self.data)
 
 
+def admin_url(database_url: str) -> str:
+    """The same server and user, connected to the ``postgres`` maintenance database."""
+    parts = urlsplit(database_url)
+    return urlunsplit(parts._replace(path="/postgres"))
+
+
 @contextmanager
 def services(
     var_dir: Path = VAR_DIR,
@@ -354,11 +361,16 @@ def services(
     pgdata_name: str = "pgdata",
     redis_name: str = "redis.db",
     claim: bool = False,
+    roles: bool = True,
 ):
     """Provide ``DATABASE_URL`` and ``REDIS_URL``: the given ones, or embedded servers under ``var_dir``.
 
     Yields ``{env name: EmbeddedServer}`` for the servers used here. On exit each is stopped if this
     process owns it (see the module docstring); ``claim`` makes this process their owner.
+
+    With ``roles`` the embedded database gets its owner and app roles (``edc.dbroles``):
+    ``DATABASE_URL`` is the app role's, ``DATABASE_OWNER_URL`` the owner's (``manage.py migrate``).
+    The test suite and the benchmark keep the superuser (they create databases).
     """
     used = {}
     var_dir = Path(var_dir)
@@ -369,9 +381,16 @@ def services(
         if not os.environ.get("REDIS_URL"):
             wanted.append(EmbeddedRedis(var_dir / redis_name))
         for server in wanted:
-            os.environ[server.env] = server.acquire(claim=claim)
+            url = server.acquire(claim=claim)
             used[server.env] = server
             stack.callback(server.release)
+            if server.env == "DATABASE_URL" and roles:
+                from . import dbroles
+
+                owner_url, url = dbroles.ensure_roles(admin_url(url), APP_DATABASE, url)
+                os.environ["DATABASE_OWNER_URL"] = owner_url
+                used["DATABASE_OWNER_URL"] = server
+            os.environ[server.env] = url
         try:
             yield used
         finally:

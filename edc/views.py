@@ -73,6 +73,10 @@ def health(request):
     except Exception as exc:  # noqa: BLE001
         report["last_reminder_scan"] = f"error: {exc.__class__.__name__}"
     try:
+        report["last_audit_verification"] = _last_verification() if report["database"] == "ok" else None
+    except Exception as exc:  # noqa: BLE001
+        report["last_audit_verification"] = f"error: {exc.__class__.__name__}"
+    try:
         import redis
 
         client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
@@ -96,6 +100,22 @@ def health(request):
         report["celery"], report["celery_workers"] = "unknown: Redis is down", 0
     report["status"] = "ok" if ok else "degraded"
     return JsonResponse(report, status=200 if ok else 503)
+
+
+def _last_verification() -> dict | None:
+    """The last verification of the audit trail (auditchain): when, intact or not, counts, chain head."""
+    from auditchain.models import Verification
+
+    last = Verification.objects.order_by("-started_at").first()
+    if last is None:
+        return None
+    return {
+        "finished_at": last.finished_at.isoformat(),
+        "ok": last.ok,
+        "breaks": last.break_count,
+        "events": last.counts.get("events"),
+        "chain_head": last.chain_head,
+    }
 
 
 def permission_denied(request, exception=None):

@@ -388,7 +388,16 @@ def manifest(job: ExportJob, files: list[dict]) -> dict:
         "generated_at": timezone.now().isoformat(),
         "options": job.options,
         "files": files,
+        # The audit trail's chain heads as last verified: a sponsor keeps this and can later show that
+        # no event written before it was rewritten (auditchain).
+        "audit_chain_head": audit_chain_head(),
     }
+
+
+def audit_chain_head() -> dict:
+    from auditchain.chain import day_head
+
+    return day_head()
 
 
 def manifest_text(data: dict) -> str:
@@ -397,6 +406,7 @@ def manifest_text(data: dict) -> str:
         f"Requested by {data['requested_by']} via {data['requested_via']} at {data['requested_at']}",
         f"Generated at {data['generated_at']}",
         "Options: " + json.dumps(data["options"], sort_keys=True),
+        "Audit chain head: " + json.dumps(data["audit_chain_head"], sort_keys=True),
         "",
         f"{'file':<50} {'rows':>10} {'bytes':>12}  sha256",
     ]

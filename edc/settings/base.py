@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "efficacy",
     "exports",
     "signatures",
+    "auditchain",
 ]
 
 MIDDLEWARE = [

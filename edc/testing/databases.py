@@ -48,9 +48,7 @@ def copy_database(source: str, target: str) -> None:
             ).format(sql.Literal(source))
         )
         try:
-            _execute_on_server(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(_name(target), _name(source))
-            )
+            _execute_on_server(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(_name(target), _name(source)))
             return
         except psycopg.errors.ObjectInUse:
             if attempt == ATTEMPTS - 1:

@@ -41,7 +41,9 @@ def pytest_load_initial_conftests(early_config, parser, args):
             )
         os.environ["EDC_REDIS_KEY_PREFIX"] = redis_key_prefix(worker)
         return
-    context = embedded.services(embedded.VAR_DIR, pgdata_name="pgdata-test", redis_name="redis-test.db")
+    context = embedded.services(
+        embedded.VAR_DIR, pgdata_name="pgdata-test", redis_name="redis-test.db", roles=False
+    )
     context.__enter__()
     _stack.append(context)
 

@@ -55,7 +55,8 @@ def test_production_refuses_to_start_without_each_required_variable():
 def test_docker_compose_defines_the_five_services_with_health_checks():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"web", "worker", "beat", "postgres", "redis"}
+    # ``migrate`` is the one-shot migration as the owner role (tests/audit/test_compose_roles.py).
+    assert set(services) == {"web", "worker", "beat", "postgres", "redis", "migrate"}
     assert "gunicorn" in " ".join(services["web"]["command"])
     assert services["worker"]["command"][:4] == ["celery", "-A", "edc", "worker"]
     assert "beat" in services["beat"]["command"] and "DatabaseScheduler" in " ".join(

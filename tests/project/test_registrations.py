@@ -40,6 +40,7 @@ def test_the_reminder_kinds_are_the_same_and_in_the_same_order():
         "sae_report_overdue",
         "query_ageing",
         "query_escalation",
+        "audit_trail_broken",
     ]
     assert kind_named("sae_reported").immediate and not kind_named("query_ageing").immediate
 

@@ -1,0 +1,72 @@
+"""The reminder kind of the audit trail, registered with ``notifications.kinds``
+(``AuditChainConfig.ready``): the daily verification found a break, and the study's data managers hear
+of it at once.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db.models import QuerySet, Value
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Membership, Role
+from notifications.kinds import Due, ReminderKind
+from trials.models import Study
+
+from .models import Verification
+
+
+def failed_verifications(study: Study, now: datetime, lead_days) -> QuerySet:
+    """The latest verification of the audit trail, when it found a break (one row at most)."""
+    latest = Verification.objects.order_by("-started_at").values("pk")[:1]
+    return Verification.objects.filter(pk__in=latest, ok=False).annotate(study_id=Value(study.pk))
+
+
+def describe_verification(verification) -> Due:
+    first = verification.breaks[0] if verification.breaks else {}
+    return Due(
+        object_key=f"audit_verification:{verification.pk}",
+        site_id=None,
+        due_on=verification.finished_at.date(),
+        context={
+            "verified_at": verification.finished_at.isoformat(timespec="minutes"),
+            "breaks": verification.break_count,
+            "first_table": first.get("table", ""),
+            "first_record": str(first.get("record", "")),
+            "first_kind": first.get("kind", ""),
+            "path": reverse("audit_trail"),
+        },
+        obj=verification,
+    )
+
+
+def study_data_managers(dues: Sequence[Due]) -> list[tuple[Due, int]]:
+    """The data managers of the study each due object was found for (one query)."""
+    study_ids = {due.obj.study_id for due in dues}
+    rows = (
+        Membership.objects.filter(
+            study_id__in=study_ids, role=Role.DATA_MANAGER, active=True, user__is_active=True
+        )
+        .order_by("user_id")
+        .values_list("study_id", "user_id")
+        .distinct()
+    )
+    by_study = defaultdict(set)
+    for study_id, user_id in rows:
+        by_study[study_id].add(user_id)
+    return [(due, user_id) for due in dues for user_id in sorted(by_study[due.obj.study_id])]
+
+
+AUDIT_TRAIL_BROKEN = ReminderKind(
+    name="audit_trail_broken",
+    label=_("Audit trail verification found a break"),
+    subject=_(
+        "Audit trail: %(breaks)s break(s) found on %(verified_at)s (first: %(first_table)s %(first_record)s)"
+    ),
+    due=failed_verifications,
+    describe=describe_verification,
+    recipients=study_data_managers,
+    immediate=True,
+)
