@@ -100,6 +100,20 @@ def _user_keys(filters: AuditFilters) -> tuple[str, str] | None:
     return name, str(pk or "")
 
 
+def _parent_of(model):
+    """For a child row without its own participant (a lab result of a panel): the foreign key to the
+    parent that has one, as (column on the event table, parent model); None when there is none."""
+    names = {f.column for f in model._meta.concrete_fields}
+    if "participant_id" in names:
+        return None
+    for f in model.pgh_tracked_model._meta.concrete_fields:
+        if f.is_relation and f.column in names:
+            parent = f.related_model
+            if any(p.column == "participant_id" for p in parent._meta.concrete_fields):
+                return f.column, parent
+    return None
+
+
 def _event_branch(model, filters, participant_pk, user_keys) -> tuple[str, list] | None:
     """One SELECT of the page query for one event table, or None when the filters exclude it."""
     tracked = model.pgh_tracked_model
@@ -112,6 +126,12 @@ def _event_branch(model, filters, participant_pk, user_keys) -> tuple[str, list]
             where.append("e.pgh_obj_id = %s")
         elif "participant_id" in {f.column for f in model._meta.concrete_fields}:
             where.append("e.participant_id = %s")
+        elif (parent := _parent_of(model)) is not None:
+            column, parent_model = parent
+            where.append(
+                f"e.{quote(column)} IN (SELECT id FROM {quote(parent_model._meta.db_table)} "
+                "WHERE participant_id = %s)"
+            )
         else:
             return None
         params.append(participant_pk)
@@ -129,8 +149,12 @@ def _event_branch(model, filters, participant_pk, user_keys) -> tuple[str, list]
         params += [_prefix(filters.action), _prefix(filters.action)]
     _dates(where, params, "e.pgh_created_at", filters)
     if filters.text:
-        where.append("row_to_json(e)::text ILIKE %s")
-        params.append(_contains(filters.text))
+        # The recorded values, or the reason (and action) the change was made with.
+        where.append(
+            "(row_to_json(e)::text ILIKE %s OR e.pgh_context_id IN (SELECT id FROM pghistory_context "
+            "WHERE metadata->>'reason' ILIKE %s))"
+        )
+        params += [_contains(filters.text)] * 2
     sql = f"SELECT %s AS model, e.pgh_id AS id, e.pgh_created_at AS at FROM {quote(model._meta.db_table)} e"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -222,6 +246,7 @@ def _rows(keys) -> dict[tuple[str, int], AuditRow]:
             action=event.kind,
         )
     events, participants, user_ids = {}, set(), set()
+    parents: dict[type, set[int]] = {}
     for label, ids in by_model.items():
         model = apps.get_model(label)
         previous = model.objects.filter(pgh_obj_id=OuterRef("pgh_obj_id"), pgh_id__lt=OuterRef("pgh_id"))
@@ -238,9 +263,17 @@ def _rows(keys) -> dict[tuple[str, int], AuditRow]:
                 participant_id = event.pgh_obj_id
             if participant_id:
                 participants.add(participant_id)
+            elif (parent := _parent_of(model)) is not None and getattr(event, parent[0], None):
+                parents.setdefault(parent[1], set()).add(getattr(event, parent[0]))
             context = _context(event)
             if not context.get("username") and context.get("user"):
                 user_ids.add(context["user"])
+    participant_of_parent = {
+        (parent_model, pk): participant_id
+        for parent_model, ids in parents.items()
+        for pk, participant_id in parent_model.objects.filter(pk__in=ids).values_list("pk", "participant_id")
+    }
+    participants |= set(participant_of_parent.values())
     names = _participant_names(participants)
     usernames = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
     for key, (model, event, before) in events.items():
@@ -248,6 +281,8 @@ def _rows(keys) -> dict[tuple[str, int], AuditRow]:
         tracked = model.pgh_tracked_model
         participant_id = event.pgh_obj_id if tracked._meta.label == "trials.Participant" else None
         participant_id = participant_id or getattr(event, "participant_id", None)
+        if participant_id is None and (parent := _parent_of(model)) is not None:
+            participant_id = participant_of_parent.get((parent[1], getattr(event, parent[0], None)))
         rows[key] = AuditRow(
             at=event.pgh_created_at,
             kind=str(tracked._meta.verbose_name).capitalize(),
