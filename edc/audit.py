@@ -4,10 +4,12 @@ Services wrap each workflow in :func:`audited`, so the web, Celery tasks and com
 attributable trail. The HTTP middleware of pghistory adds the URL; this adds the rest.
 """
 
+import uuid
 from contextlib import contextmanager
 
 import pghistory
 from django.db import DatabaseError, transaction
+from pghistory import runtime
 
 from .errors import LockedError
 
@@ -19,19 +21,39 @@ def audited(*, user, action: str, reason: str = ""):
     A write the lock trigger refuses rolls the transaction back and becomes a ``LockedError`` (a domain
     error with the lock's message), so a service that forgot to check a lock still answers clearly.
     """
+    metadata = {
+        "user": getattr(user, "pk", None),
+        "username": getattr(user, "username", None) or "system",
+        "action": action,
+        "reason": reason or "",
+    }
     try:
-        with (
-            transaction.atomic(),
-            pghistory.context(
-                user=getattr(user, "pk", None),
-                username=getattr(user, "username", None) or "system",
-                action=action,
-                reason=reason or "",
-            ),
-        ):
+        with transaction.atomic(), _own_context(metadata):
             yield
     except DatabaseError as exc:
         locked = LockedError.from_database(exc)
         if locked is None:
             raise
         raise locked from exc
+
+
+@contextmanager
+def _own_context(metadata: dict):
+    """A context of its own for one audited transaction.
+
+    pghistory shares one context (one ``pghistory_context`` row) per request and merges a nested
+    context's metadata into it, so a second workflow in the same request would rewrite the who/why of
+    the first one's events; the database refuses that (``pghistory_context`` is append-only once its
+    transaction has committed, ``edc.dbroles``). Each audited block therefore records under a fresh
+    context id that carries the request's metadata (the URL) plus its own.
+    """
+    outer = getattr(runtime._tracker, "value", None)
+    if outer is None:
+        with pghistory.context(**metadata):
+            yield
+        return
+    runtime._tracker.value = runtime.Context(id=uuid.uuid4(), metadata={**outer.metadata, **metadata})
+    try:
+        yield
+    finally:
+        runtime._tracker.value = outer

@@ -188,7 +188,6 @@ def celery_url(redis_url: str) -> str:
 
 
 CELERY_BROKER_URL = celery_url(REDIS_URL)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": REDIS_KEY_PREFIX} if REDIS_KEY_PREFIX else {}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -203,6 +202,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": env.float("BROKER_SOCKET_TIMEOUT", default=2.0),
     "max_retries": 0,
 }
+if REDIS_KEY_PREFIX:  # parallel test workers share one Redis database (edc.testing.services)
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = REDIS_KEY_PREFIX
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -1,0 +1,25 @@
+"""Two workflows in one request (the middleware's context around both, each its own transaction) keep
+their own who/why: the second never rewrites the first's context, which the database would refuse."""
+
+import pghistory
+from pghistory.models import Events
+
+from edc.audit import audited
+from tests.conftest import make_participant
+from trials.models import Participant
+
+
+def test_each_audited_transaction_of_a_request_keeps_its_own_action_and_reason(
+    transactional_db, coordinator, site_yc
+):
+    p = make_participant(coordinator, site_yc, stage="screening", initials="AB")
+    with pghistory.context(url="/participants/1/"):  # what pghistory's HistoryMiddleware does
+        with audited(user=coordinator, action="first", reason="one"):
+            Participant.objects.filter(pk=p.pk).update(initials="AC")
+        with audited(user=coordinator, action="second", reason="two"):
+            Participant.objects.filter(pk=p.pk).update(initials="AD")
+    first, second = list(Events.objects.tracks(p).order_by("pgh_id"))[-2:]
+    assert (first.pgh_context["action"], first.pgh_context["reason"]) == ("first", "one")
+    assert (second.pgh_context["action"], second.pgh_context["reason"]) == ("second", "two")
+    assert first.pgh_context["url"] == second.pgh_context["url"] == "/participants/1/"
+    assert first.pgh_context_id != second.pgh_context_id
