@@ -58,8 +58,16 @@ def submit(request, form, call, *, success_url, success_message, template, conte
 
 
 def conflict_context(form, exc) -> dict:
-    """The conflict page: the record as it is now; the user's input stays in the form."""
-    current = exc.current
+    """The conflict page: the record as it is now; the user's input stays in the form.
+
+    With a merge (``edc.merge``, the CRFs and lab panels), the colleague's changes go into the form, the
+    user's own changes stay, and each value both changed is shown side by side for the user to choose;
+    saving again confirms. Without one, the form keeps the user's input against the current version.
+    """
+    current, merge = exc.current, getattr(exc, "merge", None)
+    if merge is not None and hasattr(form, "apply_merge"):
+        form.apply_merge(merge)
+        return {"conflict": current, "merge": merge}
     form.data = form.data.copy()
     if current is not None:
         form.data["expected_version"] = current.version
