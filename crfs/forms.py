@@ -178,28 +178,10 @@ class CRFForm(forms.ModelForm):
                 form.data = data
 
 
-def put(data, key: str, field, value) -> None:
-    """Write ``value`` into form ``data`` as the browser would send it for ``field``."""
-    if isinstance(field.widget, forms.CheckboxInput):
-        if value:
-            data[key] = "on"
-        else:
-            data.pop(key, None)
-        return
-    prepared = field.prepare_value(value)
-    if isinstance(field, forms.TypedChoiceField | forms.ChoiceField) and not isinstance(
-        field, forms.ModelChoiceField
-    ):
-        prepared = "" if value is None else value
-    if hasattr(prepared, "isoformat"):
-        prepared = prepared.isoformat()[:16] if hasattr(prepared, "hour") and hasattr(prepared, "day") else (
-            prepared.isoformat()
-        )
-    data[key] = "" if prepared is None else str(prepared)
-
     def service_data(self) -> dict:
         data = dict(self.cleaned_data)
         data.pop("expected_version", None)
+        data.pop("seen_version", None)
         data.pop("reason", None)
         for name, formset in self.formsets.items():
             if formset.is_bound:
@@ -469,3 +451,23 @@ class DeathForm(CRFForm):
             "information_source",
         ]
         widgets = {"cause_description": forms.Textarea(attrs={"rows": 2})}
+
+
+def put(data, key: str, field, value) -> None:
+    """Write ``value`` into form ``data`` as the browser would send it for ``field``."""
+    if isinstance(field.widget, forms.CheckboxInput):
+        if value:
+            data[key] = "on"
+        else:
+            data.pop(key, None)
+        return
+    prepared = field.prepare_value(value)
+    if isinstance(field, forms.TypedChoiceField | forms.ChoiceField) and not isinstance(
+        field, forms.ModelChoiceField
+    ):
+        prepared = "" if value is None else value
+    if hasattr(prepared, "isoformat"):
+        prepared = prepared.isoformat()[:16] if hasattr(prepared, "hour") and hasattr(prepared, "day") else (
+            prepared.isoformat()
+        )
+    data[key] = "" if prepared is None else str(prepared)
