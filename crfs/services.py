@@ -252,11 +252,10 @@ def _merge_items(spec, obj, base_version: int, data: dict, child_rows: dict, ext
         (name, label(model, name), value_of(base, name), getattr(obj, name), value)
         for name, value in data.items()
     ]
-    moment = getattr(base, "pgh_created_at", None)
     for name, rows in child_rows.items():
         relation = model._meta.get_field(name)
         row_model, fk = relation.related_model, relation.field.name
-        then = UNKNOWN if base is UNKNOWN else rows_at(row_model, fk, obj.pk, moment)
+        then = UNKNOWN if base is UNKNOWN else rows_at(row_model, fk, obj, base_version)
         now = {row.pk: row for row in obj.rows(name)}
         table = label(model, name)
         submitted = {row.get("id") for row in rows if row.get("id")}
@@ -295,7 +294,7 @@ def _merge_items(spec, obj, base_version: int, data: dict, child_rows: dict, ext
                 if pk not in then and pk not in submitted:
                     items.append((f"{name}:{pk}:*", f"{table} · {_('added')}", None, str(current), None))
     if extra_merge is not None:
-        items += extra_merge.items(obj, base)
+        items += extra_merge.items(obj, base, base_version)
     return three_way(obj.version, items)
 
 

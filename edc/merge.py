@@ -82,17 +82,27 @@ def snapshot(record, version: int):
     return event.first() or UNKNOWN
 
 
-def rows_at(model, fk: str, parent_pk, moment) -> dict:
-    """The live rows of ``model`` under ``parent_pk`` as they were at ``moment``, by row id."""
-    if moment is None:
+def rows_at(model, fk: str, parent, base_version: int) -> dict:
+    """The rows of ``model`` under ``parent`` as they were at the parent's ``base_version``, by row id.
+
+    Child rows change only in a save of their parent (one audit context for both), so the rows at a
+    version are the latest row events written under the contexts of the parent's events up to it.
+    """
+    if not base_version:
         return {}
+    contexts = (
+        event_model(type(parent))
+        .objects.filter(pgh_obj_id=parent.pk, version__lte=base_version)
+        .exclude(pgh_context_id=None)
+        .values("pgh_context_id")
+    )
     latest = (
         event_model(model)
-        .objects.filter(**{f"{fk}_id": parent_pk}, pgh_created_at__lte=moment)
+        .objects.filter(**{f"{fk}_id": parent.pk}, pgh_context_id__in=contexts)
         .order_by("pgh_obj_id", "-pgh_id")
         .distinct("pgh_obj_id")
     )
-    return {e.pgh_obj_id: e for e in latest if not e.entered_in_error}
+    return {e.pgh_obj_id: e for e in latest if not getattr(e, "entered_in_error", False)}
 
 
 def value_of(snap, name):

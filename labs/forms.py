@@ -135,7 +135,7 @@ class LabPanelForm(CRFForm):
             if table != "results" or self.row(code) is None:
                 continue
             entry, prefix = change.theirs.entry, f"r-{code}"
-            data[f"{prefix}-value"] = "" if entry.value is None else str(entry.value)
+            data[f"{prefix}-value"] = "" if entry.value is None else format(entry.value.normalize(), "f")
             if entry.value is not None:
                 data[f"{prefix}-unit"] = entry.unit
             data[f"{prefix}-result"] = entry.result

@@ -87,7 +87,7 @@ class ShownEntry:
         if e.not_done:
             return str(_("not done"))
         if e.value is not None:
-            return f"{e.value} {e.unit}".strip()
+            return f"{format(e.value.normalize(), 'f')} {e.unit}".strip()
         return e.result or "—"
 
 
@@ -98,11 +98,10 @@ class ResultsMerge:
         self.entries = entries  # changed in place: a result the user did not change keeps the current one
         self.current: dict[str, LabResult] = {}
 
-    def items(self, panel, base):
-        moment = getattr(base, "pgh_created_at", None)
-        then = {} if base is UNKNOWN else rows_at(LabResult, "panel", panel.pk, moment)
+    def items(self, panel, base, base_version: int):
+        then = {} if base is UNKNOWN else rows_at(LabResult, "panel", panel, base_version)
         before = {e.analyte: e for e in then.values()}
-        self.current = {r.analyte: r for r in LabResult.objects.filter(panel=panel, entered_in_error=False)}
+        self.current = {r.analyte: r for r in LabResult.objects.filter(panel=panel)}
         for code, entry in self.entries.items():
             was = before.get(code)
             yield (
