@@ -28,8 +28,7 @@ class _Forms(HTMLParser):
             fields.setdefault(name, None)
         elif tag == "option" and self._select:
             if fields.get(self._select) is None or "selected" in a:
-                if fields.get(self._select) is None or "selected" in a:
-                    fields[self._select] = a.get("value", "")
+                fields[self._select] = a.get("value", "")
         elif tag == "textarea" and name:
             self._textarea = name
             fields[name] = ""

@@ -117,7 +117,10 @@ def test_a_value_both_changed_is_shown_side_by_side_and_the_choice_is_saved_with
     stale = second.post(url, {**page2, "respiratory_rate": "22", "spo2_pct": "95", "reason": "Own count"})
     assert stale.status_code == 409
     body = stale.content.decode()
-    assert 'name="keep-respiratory_rate" value="theirs"' in body and 'name="keep-respiratory_rate" value="mine"' in body
+    assert (
+        'name="keep-respiratory_rate" value="theirs"' in body
+        and 'name="keep-respiratory_rate" value="mine"' in body
+    )
     merged = page_form(stale)
     undecided = second.post(url, merged)
     assert undecided.status_code == 409  # no choice made: nothing saved, asked again
@@ -129,7 +132,9 @@ def test_a_value_both_changed_is_shown_side_by_side_and_the_choice_is_saved_with
     assert vitals.events.order_by("-pgh_id").first().pgh_context.metadata["reason"] == "Own count"
 
 
-def test_a_change_made_while_the_conflict_page_was_open_is_merged_again(coordinator, investigator, vitals, url):
+def test_a_change_made_while_the_conflict_page_was_open_is_merged_again(
+    coordinator, investigator, vitals, url
+):
     first, page1 = tab(coordinator, url)
     second, page2 = tab(investigator, url)
     assert first.post(url, {**page1, "respiratory_rate": "20", "reason": "Recount"}).status_code == 302
@@ -185,7 +190,9 @@ def test_two_users_creating_the_same_form_at_once_get_one_form_and_a_conflict_pa
     kept = page_form(answers[loser])
     body = answers[loser].content.decode()
     assert "Someone else" in body
-    mine = {"a": {"heart_rate": "70", "respiratory_rate": "16"}, "b": {"heart_rate": "75", "spo2_pct": "99"}}[loser]
+    mine = {"a": {"heart_rate": "70", "respiratory_rate": "16"}, "b": {"heart_rate": "75", "spo2_pct": "99"}}[
+        loser
+    ]
     theirs = {"a": {"respiratory_rate": "16"}, "b": {"spo2_pct": "99"}}["b" if loser == "a" else "a"]
     assert all(kept[k] == v for k, v in mine.items())  # the second user's input is kept
     assert all(kept[k] == v for k, v in theirs.items())  # merged with what the first one entered

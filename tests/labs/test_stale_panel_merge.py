@@ -3,7 +3,6 @@
 from django.test import Client
 from django.urls import reverse
 
-from labs.models import LabResult
 from tests.labs.conftest import entry, result, save
 from tests.pageforms import form_data, post_forms
 
@@ -16,7 +15,9 @@ def tab(user, url):
 
 def page_form(response) -> dict:
     forms = post_forms(response.content.decode())
-    return {k: ("" if v is None else v) for k, v in max(forms, key=lambda f: len(f["fields"]))["fields"].items()}
+    return {
+        k: ("" if v is None else v) for k, v in max(forms, key=lambda f: len(f["fields"]))["fields"].items()
+    }
 
 
 def test_results_changed_in_two_tabs_both_survive(coordinator, investigator, baseline):

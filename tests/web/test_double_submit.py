@@ -8,7 +8,6 @@ the first one led to.
 
 import threading
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -57,7 +56,13 @@ class World:
 
 
 def _screen(w):
-    overrides = dict(site=w.site.pk, initials="QD", year_of_birth=1990, sex="F", screening_date=w.today)
+    overrides = {
+        "site": w.site.pk,
+        "initials": "QD",
+        "year_of_birth": 1990,
+        "sex": "F",
+        "screening_date": w.today,
+    }
     return w.coordinator, reverse("participant_screen"), overrides, Participant.objects.count
 
 
@@ -66,7 +71,7 @@ def _unscheduled(w):
     return (
         w.coordinator,
         url,
-        dict(visit_date=w.today, reason="Flare"),
+        {"visit_date": w.today, "reason": "Flare"},
         Visit.objects.filter(unscheduled=True).count,
     )
 
@@ -87,20 +92,25 @@ def _grade(w):
     return (
         w.coordinator,
         url,
-        dict(grade_on=w.today, grade="2", note="worse"),
+        {"grade_on": w.today, "grade": "2", "note": "worse"},
         AdverseEventGrade.objects.filter(adverse_event=event).count,
     )
 
 
 def _medication(w):
     url = reverse("form_entry", args=[w.baseline.pk, "medications"])
-    overrides = dict(agent="Paracetamol", start_date=w.today - timedelta(days=3), draft="1")
+    overrides = {"agent": "Paracetamol", "start_date": w.today - timedelta(days=3), "draft": "1"}
     return w.coordinator, url, overrides, Medication.objects.count
 
 
 def _vital_signs(w):
     url = reverse("form_entry", args=[w.baseline.pk, "vital_signs"])
-    return w.coordinator, url, dict(heart_rate=72, draft="1"), VitalSigns.objects.filter(visit=w.baseline).count
+    return (
+        w.coordinator,
+        url,
+        {"heart_rate": 72, "draft": "1"},
+        VitalSigns.objects.filter(visit=w.baseline).count,
+    )
 
 
 def _medical_history_rows(w):
@@ -134,13 +144,18 @@ def _lab_panel(w):
 def _query(w):
     vitals = w.vitals()
     url = reverse("query_raise", args=["vital_signs", vitals.pk])
-    return w.monitor, url, dict(field_name="heart_rate", text="Please check the source."), Query.objects.count
+    return (
+        w.monitor,
+        url,
+        {"field_name": "heart_rate", "text": "Please check the source."},
+        Query.objects.count,
+    )
 
 
 def _lock(w):
     vitals = w.vitals()
     url = reverse("lock_new", args=["vital_signs", vitals.pk])
-    return w.data_manager, url, dict(reason="Reviewed"), Lock.objects.count
+    return w.data_manager, url, {"reason": "Reviewed"}, Lock.objects.count
 
 
 def _export(w):
@@ -187,7 +202,8 @@ def test_the_same_page_sent_twice_creates_one_record(case, request):
     client = Client()
     client.force_login(user)
     first = client.post(url, data)
-    assert first.status_code == 302, [l for l in first.content.decode().splitlines() if "invalid" in l or "alert" in l][:6]
+    errors = [line for line in first.content.decode().splitlines() if "invalid" in line or "alert" in line]
+    assert first.status_code == 302, errors[:6]
     second = client.post(url, data)
     assert second.status_code == 302 and second.url == first.url
     assert count() == before + 1 or (case == "form_entry:vital_signs" and count() == 1)
@@ -232,10 +248,29 @@ NOT_CREATING = {
 }
 # Writing pages handled by edc.views.submit, which gives every form the key: the update pages.
 UPDATING = {
-    "adverse_event_detail", "sae_narrative", "sae_sign", "sae_follow_up", "dlt_adjudicate", "iec_hs",
-    "lab_prompt_decline", "participant_action", "visit_record", "visit_outcome", "form_entry_instance",
-    "lab_panel", "reference_ranges", "query_release", "query_answer", "query_close", "query_reopen",
-    "sdv_verify_form", "sdv_verify_critical", "sdv_verify_field", "lock_unlock", "sign_visit", "sign_casebook",
+    "adverse_event_detail",
+    "sae_narrative",
+    "sae_sign",
+    "sae_follow_up",
+    "dlt_adjudicate",
+    "iec_hs",
+    "lab_prompt_decline",
+    "participant_action",
+    "visit_record",
+    "visit_outcome",
+    "form_entry_instance",
+    "lab_panel",
+    "reference_ranges",
+    "query_release",
+    "query_answer",
+    "query_close",
+    "query_reopen",
+    "sdv_verify_form",
+    "sdv_verify_critical",
+    "sdv_verify_field",
+    "lock_unlock",
+    "sign_visit",
+    "sign_casebook",
     "form_entry",
 }
 
@@ -253,18 +288,43 @@ def _names(resolver, prefix=""):
 def test_every_page_that_can_write_is_known_to_the_double_submit_tests():
     """A new POST page fails here until it is covered above (or said to create nothing)."""
     reading = {
-        "root", "health", "home", "visit_worklist", "calculators", "audit_trail", "participant_list",
-        "participant_detail", "participant_history", "casebook", "form_history", "visit_history",
-        "notification_list", "notification_detail", "query_list", "participant_queries", "query_detail",
-        "sdv_progress", "lock_list", "export_list", "export_progress", "export_download", "safety_home",
-        "safety_summary", "dose_level_review", "ctcae_terms", "ctcae_term_definitions", "participant_safety",
-        "adverse_event_history", "lab_panels", "lab_panel_history", "efficacy_study", "efficacy_participant",
-        "javascript-catalog", "password_change", "password_change_done",
+        "root",
+        "health",
+        "home",
+        "visit_worklist",
+        "calculators",
+        "audit_trail",
+        "participant_list",
+        "participant_detail",
+        "participant_history",
+        "casebook",
+        "form_history",
+        "visit_history",
+        "notification_list",
+        "notification_detail",
+        "query_list",
+        "participant_queries",
+        "query_detail",
+        "sdv_progress",
+        "lock_list",
+        "export_list",
+        "export_progress",
+        "export_download",
+        "safety_home",
+        "safety_summary",
+        "dose_level_review",
+        "ctcae_terms",
+        "ctcae_term_definitions",
+        "participant_safety",
+        "adverse_event_history",
+        "lab_panels",
+        "lab_panel_history",
+        "efficacy_study",
+        "efficacy_participant",
+        "javascript-catalog",
+        "password_change",
+        "password_change_done",
     }
     created = {case.split(":")[0] for case in CASES}
     unknown = set(_names(get_resolver())) - reading - created - UPDATING - set(NOT_CREATING)
     assert not unknown, f"pages not classified for double-submit protection: {sorted(unknown)}"
-
-
-def _unused(*_):
-    return Decimal(0)
