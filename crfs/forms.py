@@ -64,6 +64,8 @@ class MedicalConditionForm(RowForm):
 
 class CRFForm(forms.ModelForm):
     expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The record's version the conflict page showed (``edc.merge``): saving then confirms the merge.
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     reason = forms.CharField(
         label=_("Reason for change"),
         required=False,
@@ -147,11 +149,39 @@ class CRFForm(forms.ModelForm):
             "complete": self.complete_requested,
             "reason": self.cleaned_data.get("reason") or "",
             "expected_version": self.cleaned_data.get("expected_version"),
+            "seen_version": self.cleaned_data.get("seen_version"),
+            # the choices made on the conflict page for values both users changed
+            "keep": {k[5:]: v for k, v in self.data.items() if k.startswith("keep-")},
         }
+
+    def apply_merge(self, merge) -> None:
+        """The conflict page: the colleague's changes go into the form, the user's own stay."""
+        data = self.data.copy()
+        data["seen_version"] = merge.version
+        for change in merge.theirs:
+            table, _sep, rest = change.key.partition(":")
+            if not rest:
+                if table in self.fields:
+                    put(data, table, self.fields[table], change.theirs)
+                continue
+            pk, _sep, name = rest.partition(":")
+            formset = self.formsets.get(table)
+            if formset is None or name in ("*", "remove"):
+                continue
+            for index, form in enumerate(formset.forms):
+                if str(data.get(f"{formset.prefix}-{index}-id")) == pk and name in form.fields:
+                    put(data, f"{formset.prefix}-{index}-{name}", form.fields[name], change.theirs)
+        self.data = data
+        for formset in self.formsets.values():
+            formset.data = data
+            for form in formset.forms:
+                form.data = data
+
 
     def service_data(self) -> dict:
         data = dict(self.cleaned_data)
         data.pop("expected_version", None)
+        data.pop("seen_version", None)
         data.pop("reason", None)
         for name, formset in self.formsets.items():
             if formset.is_bound:
@@ -421,3 +451,23 @@ class DeathForm(CRFForm):
             "information_source",
         ]
         widgets = {"cause_description": forms.Textarea(attrs={"rows": 2})}
+
+
+def put(data, key: str, field, value) -> None:
+    """Write ``value`` into form ``data`` as the browser would send it for ``field``."""
+    if isinstance(field.widget, forms.CheckboxInput):
+        if value:
+            data[key] = "on"
+        else:
+            data.pop(key, None)
+        return
+    prepared = field.prepare_value(value)
+    if isinstance(field, forms.TypedChoiceField | forms.ChoiceField) and not isinstance(
+        field, forms.ModelChoiceField
+    ):
+        prepared = "" if value is None else value
+    if hasattr(prepared, "isoformat"):
+        prepared = prepared.isoformat()[:16] if hasattr(prepared, "hour") and hasattr(prepared, "day") else (
+            prepared.isoformat()
+        )
+    data[key] = "" if prepared is None else str(prepared)

@@ -8,14 +8,15 @@ an older version is refused (optimistic locking) so nothing is overwritten silen
 
 from decimal import Decimal, InvalidOperation
 
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from accounts.permissions import Action, require
 from edc.audit import audited
-from edc.errors import DomainError
+from edc.errors import ConflictError, DomainError
+from edc.merge import UNKNOWN, rows_at, snapshot, three_way, value_of
 from edc.models import FORM_BOOKKEEPING
 from monitoring.locks import refuse_if_locked
 from monitoring.services import sync_automatic_queries
@@ -130,8 +131,17 @@ def save_form(
     complete: bool = False,
     reason: str = "",
     expected_version=None,
+    seen_version=None,
+    keep=None,
+    extra_merge=None,
 ):
-    """Create or update ``spec``'s form at ``visit`` from cleaned ``data``; return the saved instance."""
+    """Create or update ``spec``'s form at ``visit`` from cleaned ``data``; return the saved instance.
+
+    A save based on an older version (``expected_version``) is merged three-way (``edc.merge``): what the
+    user did not change keeps the current value; it is applied only once the user has seen the record's
+    current version (``seen_version``, the conflict page) and chosen, in ``keep`` ({key: "theirs" or
+    "mine"}), for every value both changed. ``extra_merge`` merges rows the caller saves itself.
+    """
     participant = visit.participant
     require(user, Action.ENTER_DATA, participant.site)
     if participant.entered_in_error or visit.entered_in_error:
@@ -154,7 +164,11 @@ def save_form(
             obj = model(participant=participant, visit=visit)
         else:
             obj = model.objects.select_for_update().get(pk=instance.pk)
-            obj.bump_version(expected_version)
+            if expected_version is not None and int(expected_version) != obj.version:
+                _merge_stale(
+                    spec, obj, int(expected_version), data, child_rows, seen_version, keep or {}, extra_merge
+                )
+            obj.bump_version(None)
             changes = changed_fields(obj, data) + [
                 name for name, rows in child_rows.items() if _rows_changed(obj, name, rows)
             ]
@@ -178,7 +192,7 @@ def save_form(
             if obj.status != FormStatus.COMPLETE:
                 obj.status, obj.completed_at, obj.completed_by = FormStatus.COMPLETE, timezone.now(), user
         _check_storable(obj)
-        obj.save()
+        _save_or_conflict(obj, spec)
         for name, rows in child_rows.items():
             _save_rows(obj, name, rows, reason)
         obj._pending_rows = {}
@@ -191,6 +205,136 @@ def save_form(
             import_string(spec.updates_participant)(user=user, form=obj, reason=reason)
         sync_automatic_queries(record=obj, participant=participant, firing=soft, quiet=quiet, user=None)
     return obj
+
+
+def _save_or_conflict(obj, spec) -> None:
+    """A form created by someone else at the same moment (a "one per" constraint) is a conflict, not a 500.
+
+    The unique index makes the second insert wait for the first one's transaction; once it committed,
+    the second user gets the conflict page with their input kept and merged with the colleague's.
+    """
+    if obj.pk is not None:
+        obj.save()
+        return
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError as exc:
+        name = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") or ""
+        constraint = next((c for c in type(obj)._meta.constraints if c.name == name), None)
+        if constraint is None or "_one_per_" not in name:
+            raise
+        existing = type(obj).objects.filter(
+            **{f: getattr(obj, f) for f in constraint.fields}, entered_in_error=False
+        ).first()
+        if existing is None:
+            raise
+        raise ConflictError(
+            _("Someone else created this form while you were entering yours."),
+            current=existing,
+            merge=_merge_items(spec, existing, 0, _form_values(obj, spec), {}, None),
+        ) from exc
+
+
+def _form_values(obj, spec) -> dict:
+    return {
+        f.name: getattr(obj, f.name)
+        for f in spec.model._meta.concrete_fields
+        if f.editable and f.name not in BOOKKEEPING and f.name != "participant"
+    }
+
+
+def _merge_items(spec, obj, base_version: int, data: dict, child_rows: dict, extra_merge):
+    """The three-way merge of ``data`` and ``child_rows`` against ``obj`` (now) and its ``base_version``."""
+    model = spec.model
+    base = snapshot(obj, base_version)
+    items = [
+        (name, label(model, name), value_of(base, name), getattr(obj, name), value)
+        for name, value in data.items()
+    ]
+    for name, rows in child_rows.items():
+        relation = model._meta.get_field(name)
+        row_model, fk = relation.related_model, relation.field.name
+        then = UNKNOWN if base is UNKNOWN else rows_at(row_model, fk, obj, base_version)
+        now = {row.pk: row for row in obj.rows(name)}
+        table = label(model, name)
+        submitted = {row.get("id") for row in rows if row.get("id")}
+        for row in rows:
+            pk = row.get("id")
+            if not pk:
+                continue  # a row I added: nothing of theirs to keep
+            was = UNKNOWN if then is UNKNOWN else then.get(pk)
+            current = now.get(pk)
+            for key, value in row.items():
+                if key == "id":
+                    continue
+                if key == "remove":
+                    base_value = UNKNOWN if was is UNKNOWN else was is None
+                    items.append(
+                        (
+                            f"{name}:{pk}:remove",
+                            f"{table} · {_('removed')}",
+                            base_value,
+                            current is None,
+                            value,
+                        )
+                    )
+                    continue
+                items.append(
+                    (
+                        f"{name}:{pk}:{key}",
+                        f"{table} · {label(row_model, key)}",
+                        value_of(was, key),
+                        getattr(current, key) if current is not None else None,
+                        value,
+                    )
+                )
+        if then is not UNKNOWN:  # rows they added since: kept as they are, listed for the user
+            for pk, current in now.items():
+                if pk not in then and pk not in submitted:
+                    items.append((f"{name}:{pk}:*", f"{table} · {_('added')}", None, str(current), None))
+    if extra_merge is not None:
+        items += extra_merge.items(obj, base, base_version)
+    return three_way(obj.version, items)
+
+
+def _merge_stale(spec, obj, base_version, data, child_rows, seen_version, keep, extra_merge) -> None:
+    """Merge a save based on ``base_version`` into ``obj`` as it is now, or raise the conflict page.
+
+    ``data`` and ``child_rows`` are changed in place: every value the user did not change (and every
+    value they chose to keep from the colleague) takes the current one, so nothing is reverted.
+    """
+    merge = _merge_items(spec, obj, base_version, data, child_rows, extra_merge)
+    undecided = [c for c in merge.both if keep.get(c.key) not in ("theirs", "mine")]
+    if undecided or seen_version is None or int(seen_version) != obj.version:
+        raise ConflictError(
+            _(
+                "This record was changed by someone else after you opened it. Review the current "
+                "values and submit again."
+            ),
+            current=obj,
+            merge=merge,
+        )
+    for change in merge.theirs + [c for c in merge.both if keep[c.key] == "theirs"]:
+        name, _sep, rest = change.key.partition(":")
+        if not rest:
+            if name in data:
+                data[name] = change.theirs
+            elif extra_merge is not None:
+                extra_merge.keep_theirs(change.key)
+            continue
+        if name not in child_rows:
+            if extra_merge is not None:
+                extra_merge.keep_theirs(change.key)
+            continue
+        pk, _sep, field = rest.partition(":")
+        rows = child_rows[name]
+        for row in list(rows):
+            if str(row.get("id")) == pk:
+                if field == "remove" and change.theirs:  # they removed it: do not bring it back
+                    rows.remove(row)
+                elif field not in ("*",):
+                    row[field] = change.theirs
 
 
 def mark_form_entered_in_error(*, user, spec: FormSpec, instance, reason: str, expected_version=None):

@@ -13,8 +13,9 @@ class DomainError(Exception):
 class ConflictError(DomainError):
     """Someone else saved the record after it was opened (optimistic locking)."""
 
-    def __init__(self, message, *, current=None):
+    def __init__(self, message, *, current=None, merge=None):
         self.current = current
+        self.merge = merge  # an ``edc.merge.Merge`` when the service merged the stale save
         super().__init__(message)
 
 

@@ -1,5 +1,6 @@
 """Abstract bases shared by every clinical record."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -47,3 +48,25 @@ class ClinicalRecord(models.Model):
                 current=self,
             )
         self.version += 1
+
+
+class SubmissionKey(models.Model):
+    """A one-time key of a rendered form page, claimed by the first POST that carries it.
+
+    The unique key makes a second POST with the same key wait for the first one's transaction and then
+    find its result (``edc.idempotency``): a double click, a retried request or two tabs submitting the
+    same page create one record. Bookkeeping, not clinical data (the writes themselves are audited).
+    """
+
+    key = models.UUIDField(_("submission key"), unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True)
+    path = models.CharField(_("page"), max_length=300)
+    result_url = models.CharField(_("result"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("submitted"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("submission key")
+        verbose_name_plural = _("submission keys")
+
+    def __str__(self):
+        return f"{self.key} → {self.result_url}"

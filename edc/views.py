@@ -2,38 +2,42 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.utils.translation import gettext as _
 
 from .errors import ConflictError, DomainError, LockedError
+from .idempotency import FIELD, Repeated, add_key_field, claim, finish, submitted_key
 
 
 def submit(request, form, call, *, success_url, success_message, template, context):
     """Validate ``form``, run ``call(**form.service_kwargs())`` and turn refusals into messages.
 
     A DomainError becomes a field or form error (status 400), a ConflictError a 409 page that shows
-    the current values beside the user's own input, which is kept for re-submission.
+    the current values beside the user's own input, which is kept for re-submission. Every form gets a
+    one-time submission key (``edc.idempotency``): the POST claims it in the transaction of the write,
+    so a repeated or concurrent POST of the same page lands where the first one did and writes nothing.
+    ``success_url`` may be a function of what ``call`` returned (the record it created).
     """
     status = 200
+    add_key_field(form)
     if request.method == "POST":
         if form.is_valid():
+            key = submitted_key(form)
             try:
-                call(**form.service_kwargs())
+                with transaction.atomic():
+                    if key is not None:
+                        claim(key=key, user=request.user, path=request.path)
+                    result = call(**form.service_kwargs())
+                    url = resolve_url(success_url(result) if callable(success_url) else success_url)
+                    if key is not None:
+                        finish(key=key, url=url)
+            except Repeated as repeated:
+                messages.info(request, _("This page was already submitted; nothing was saved twice."))
+                return redirect(repeated.url)
             except ConflictError as exc:
-                current = exc.current
-                context = {
-                    **context,
-                    "conflict": current,
-                    "conflict_fields": [
-                        (form.fields[name].label, getattr(current, name))
-                        for name in form.fields
-                        if name != "expected_version" and hasattr(current, name)
-                    ],
-                }
-                form.data = form.data.copy()
-                form.data["expected_version"] = current.version
+                context = {**context, **conflict_context(form, exc)}
                 form.add_error(None, exc.message)
                 status = 409
             except DomainError as exc:
@@ -47,10 +51,34 @@ def submit(request, form, call, *, success_url, success_message, template, conte
                 status = 400
             else:
                 messages.success(request, success_message)
-                return redirect(success_url)
+                return redirect(url)
         else:
             status = 400
     return render(request, template, {**context, "form": form}, status=status)
+
+
+def conflict_context(form, exc) -> dict:
+    """The conflict page: the record as it is now; the user's input stays in the form.
+
+    With a merge (``edc.merge``, the CRFs and lab panels), the colleague's changes go into the form, the
+    user's own changes stay, and each value both changed is shown side by side for the user to choose;
+    saving again confirms. Without one, the form keeps the user's input against the current version.
+    """
+    current, merge = exc.current, getattr(exc, "merge", None)
+    if merge is not None and hasattr(form, "apply_merge"):
+        form.apply_merge(merge)
+        return {"conflict": current, "merge": merge}
+    form.data = form.data.copy()
+    if current is not None:
+        form.data["expected_version"] = current.version
+    return {
+        "conflict": current,
+        "conflict_fields": [
+            (form.fields[name].label, getattr(current, name))
+            for name in form.fields
+            if name not in ("expected_version", FIELD) and hasattr(current, name)
+        ],
+    }
 
 
 @login_not_required

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import Action, site_ids
 from edc.errors import DomainError
+from edc.idempotency import add_key_field
 from edc.views import submit
 from trials.models import Site
 
@@ -29,7 +30,9 @@ def _study(request):
 
 def _form(request, study, data=None):
     sites = Site.objects.filter(study=study, pk__in=site_ids(request.user, Action.EXPORT))
-    return ExportForm(data, study=study, sites=sites)
+    form = ExportForm(data, study=study, sites=sites)
+    add_key_field(form)  # the list page renders the form itself (``submit`` handles the POST)
+    return form
 
 
 def _annotate(jobs, check):

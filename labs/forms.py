@@ -126,6 +126,26 @@ class LabPanelForm(CRFForm):
     def service_kwargs(self) -> dict:
         return {**super().service_kwargs(), "results": [row.form.entry() for row in self.rows]}
 
+    def apply_merge(self, merge) -> None:
+        """The conflict page: results only the colleague changed show their current value."""
+        super().apply_merge(merge)
+        data = self.data
+        for change in merge.theirs:
+            table, _sep, code = change.key.partition(":")
+            if table != "results" or self.row(code) is None:
+                continue
+            entry, prefix = change.theirs.entry, f"r-{code}"
+            data[f"{prefix}-value"] = "" if entry.value is None else format(entry.value.normalize(), "f")
+            if entry.value is not None:
+                data[f"{prefix}-unit"] = entry.unit
+            data[f"{prefix}-result"] = entry.result
+            if entry.not_done:
+                data[f"{prefix}-not_done"] = "on"
+            else:
+                data.pop(f"{prefix}-not_done", None)
+        for row in self.rows:
+            row.form.data = data
+
 
 class ReferenceRangeForm(forms.Form):
     """A new reference range version (the service validates unit, limits and age band)."""

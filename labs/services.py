@@ -27,6 +27,7 @@ from crfs.registry import spec_for
 from crfs.services import expected_codes, save_form
 from edc.audit import audited
 from edc.errors import DomainError
+from edc.merge import UNKNOWN, rows_at
 from monitoring.services import sync_automatic_queries
 from monitoring.verification import clear_verifications
 from signatures.services import break_signatures
@@ -63,6 +64,58 @@ class ResultEntry:
             row.result,
             row.not_done,
         )
+
+
+@dataclass(frozen=True, eq=False)
+class ShownEntry:
+    """A result as the conflict page shows and compares it (``edc.merge``)."""
+
+    entry: ResultEntry
+
+    def _key(self):
+        e = self.entry
+        return (e.value, e.unit if e.value is not None else "", e.result, e.not_done)
+
+    def __eq__(self, other):
+        return isinstance(other, ShownEntry) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __str__(self):
+        e = self.entry
+        if e.not_done:
+            return str(_("not done"))
+        if e.value is not None:
+            return f"{format(e.value.normalize(), 'f')} {e.unit}".strip()
+        return e.result or "—"
+
+
+class ResultsMerge:
+    """The results of a stale panel save, merged per test against the panel version the user opened."""
+
+    def __init__(self, entries: dict[str, ResultEntry]):
+        self.entries = entries  # changed in place: a result the user did not change keeps the current one
+        self.current: dict[str, LabResult] = {}
+
+    def items(self, panel, base, base_version: int):
+        then = {} if base is UNKNOWN else rows_at(LabResult, "panel", panel, base_version)
+        before = {e.analyte: e for e in then.values()}
+        self.current = {r.analyte: r for r in LabResult.objects.filter(panel=panel)}
+        for code, entry in self.entries.items():
+            was = before.get(code)
+            yield (
+                f"results:{code}",
+                str(BY_CODE[code].label),
+                UNKNOWN if base is UNKNOWN else ShownEntry(ResultEntry.of(was) if was else ResultEntry(code)),
+                ShownEntry(ResultEntry.of(self.current[code]) if code in self.current else ResultEntry(code)),
+                ShownEntry(entry),
+            )
+
+    def keep_theirs(self, key: str) -> None:
+        code = key.partition(":")[2]
+        row = self.current.get(code)
+        self.entries[code] = ResultEntry.of(row) if row is not None else ResultEntry(code)
 
 
 class ResultError(DomainError):
@@ -107,6 +160,8 @@ def save_panel(
     complete: bool = False,
     reason: str = "",
     expected_version=None,
+    seen_version=None,
+    keep=None,
 ) -> LabPanel:
     """Create or update the ``panel`` of ``visit`` with its ``results``; return the saved panel."""
     participant = visit.participant
@@ -133,6 +188,9 @@ def save_panel(
             complete=complete,
             reason=reason,
             expected_version=expected_version,
+            seen_version=seen_version,
+            keep=keep,
+            extra_merge=ResultsMerge(entries),
         )
         existing = {r.analyte: r for r in LabResult.objects.select_for_update().filter(panel=saved)}
         edited = {

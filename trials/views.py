@@ -1,7 +1,7 @@
 """Participant pages. Thin: reads through selectors, writes through services, checks via permissions."""
 
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -68,23 +68,15 @@ def screen(request):
     form = forms.ScreeningForm(
         request.POST or None, sites=selectors.sites_for(request.user, Action.ENTER_DATA)
     )
-    created = {}
-
-    def call(**data):
-        created["p"] = services.screen_participant(user=request.user, **data)
-
-    response = submit(
+    return submit(
         request,
         form,
-        call,
-        success_url="participant_list",
+        lambda **data: services.screen_participant(user=request.user, **data),
+        success_url=lambda participant: reverse("participant_detail", args=[participant.pk]),
         success_message=_("Participant screened."),
         template="trials/participant_action.html",
         context={"title": _("Screen a new participant"), "participant": None},
     )
-    if "p" in created:
-        return redirect("participant_detail", pk=created["p"].pk)
-    return response
 
 
 # action name -> (form, service, title, statuses in which the action is offered)
