@@ -177,7 +177,6 @@ class CRFForm(forms.ModelForm):
             for form in formset.forms:
                 form.data = data
 
-
     def service_data(self) -> dict:
         data = dict(self.cleaned_data)
         data.pop("expected_version", None)
@@ -467,7 +466,9 @@ def put(data, key: str, field, value) -> None:
     ):
         prepared = "" if value is None else value
     if hasattr(prepared, "isoformat"):
-        prepared = prepared.isoformat()[:16] if hasattr(prepared, "hour") and hasattr(prepared, "day") else (
-            prepared.isoformat()
+        prepared = (
+            prepared.isoformat()[:16]
+            if hasattr(prepared, "hour") and hasattr(prepared, "day")
+            else (prepared.isoformat())
         )
     data[key] = "" if prepared is None else str(prepared)

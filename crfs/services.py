@@ -224,9 +224,11 @@ def _save_or_conflict(obj, spec) -> None:
         constraint = next((c for c in type(obj)._meta.constraints if c.name == name), None)
         if constraint is None or "_one_per_" not in name:
             raise
-        existing = type(obj).objects.filter(
-            **{f: getattr(obj, f) for f in constraint.fields}, entered_in_error=False
-        ).first()
+        existing = (
+            type(obj)
+            .objects.filter(**{f: getattr(obj, f) for f in constraint.fields}, entered_in_error=False)
+            .first()
+        )
         if existing is None:
             raise
         raise ConflictError(
