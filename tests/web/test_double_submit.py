@@ -35,6 +35,7 @@ class World:
         fixture = request.getfixturevalue
         self.site = fixture("site_yc")
         self.coordinator, self.monitor = fixture("coordinator"), fixture("monitor")
+        self.investigator = fixture("investigator")
         self.data_manager, self.sponsor_admin = fixture("data_manager"), fixture("sponsor_admin")
         self.today = today_at(self.site)
         self.participant = make_participant(self.coordinator, self.site)
@@ -158,6 +159,35 @@ def _lock(w):
     return w.data_manager, url, {"reason": "Reviewed"}, Lock.objects.count
 
 
+def _sae_follow_up(w):
+    from django.test import RequestFactory
+
+    from adverse_events import services as safety
+    from adverse_events.models import SaeFollowUp
+    from tests.adverse_events.factories import infused, record_ae
+    from tests.conftest import PASSWORD
+
+    patient = infused(w.coordinator, w.site, days_ago=3, initials="SF")
+    from django.utils import timezone
+
+    event = record_ae(
+        w.coordinator, patient, term="cytokine_release_syndrome", grade=3, serious_hospitalisation=True,
+        awareness_at=timezone.now() - timedelta(hours=2),
+    )  # fmt: skip
+    report = event.sae_report
+    safety.update_sae_narrative(user=w.investigator, report=report, narrative="Grade 3 CRS on day 1.")
+    request = RequestFactory().post("/")
+    request.user = w.investigator
+    safety.sign_sae_report(user=w.investigator, report=report, password=PASSWORD, request=request)
+    url = reverse("sae_follow_up", args=[event.pk])
+    return (
+        w.coordinator,
+        url,
+        {"information": "Discharged on day 6."},
+        SaeFollowUp.objects.filter(report=report).count,
+    )
+
+
 def _export(w):
     return w.sponsor_admin, reverse("export_list"), {"formats": "csv"}, ExportJob.objects.count
 
@@ -174,6 +204,7 @@ CASES = {
     "query_raise": _query,
     "lock_new": _lock,
     "export_new": _export,
+    "sae_follow_up": _sae_follow_up,
 }
 
 
@@ -251,7 +282,6 @@ UPDATING = {
     "adverse_event_detail",
     "sae_narrative",
     "sae_sign",
-    "sae_follow_up",
     "dlt_adjudicate",
     "iec_hs",
     "lab_prompt_decline",
