@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.services import confirm_password
 from crfs.forms import CRFForm
 from trials.forms import DateInput
 
@@ -151,6 +152,11 @@ class SignatureForm(forms.Form):
             "sponsor."
         ),
     )
+
+    def confirm_outside_transaction(self, request):
+        """The password re-entry, before the signing transaction (edc.views.submit): a wrong password
+        is recorded as a failed login even though the signature is refused."""
+        confirm_password(user=request.user, password=self.cleaned_data["password"], request=request)
 
     def service_kwargs(self) -> dict:
         return {"password": self.cleaned_data["password"]}

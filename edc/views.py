@@ -26,6 +26,12 @@ def submit(request, form, call, *, success_url, success_message, template, conte
         if form.is_valid():
             key = submitted_key(form)
             try:
+                # A check whose failure must be recorded although the write is refused (a wrong
+                # signature password is a failed login that counts towards the lockout) runs before the
+                # write's transaction, which a refusal rolls back.
+                confirm = getattr(form, "confirm_outside_transaction", None)
+                if confirm is not None:
+                    confirm(request)
                 with transaction.atomic():
                     if key is not None:
                         claim(key=key, user=request.user, path=request.path)

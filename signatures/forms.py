@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.services import confirm_password
+
 from .models import MEANINGS_OF_SCOPE
 
 
@@ -16,6 +18,11 @@ class SignForm(forms.Form):
             "Your electronic signature is the legally binding equivalent of your handwritten signature."
         ),
     )
+
+    def confirm_outside_transaction(self, request):
+        """The password re-entry, before the signing transaction (edc.views.submit): a wrong password
+        is recorded as a failed login even though the signature is refused."""
+        confirm_password(user=request.user, password=self.cleaned_data["password"], request=request)
 
     def __init__(self, *args, scope, **kwargs):
         super().__init__(*args, **kwargs)
