@@ -4,6 +4,7 @@ Services wrap each workflow in :func:`audited`, so the web, Celery tasks and com
 attributable trail. The HTTP middleware of pghistory adds the URL; this adds the rest.
 """
 
+import threading
 import uuid
 from contextlib import contextmanager
 
@@ -12,6 +13,8 @@ from django.db import DatabaseError, transaction
 from pghistory import runtime
 
 from .errors import LockedError
+
+_audited = threading.local()  # whether this thread is inside an audited block
 
 
 @contextmanager
@@ -47,13 +50,23 @@ def _own_context(metadata: dict):
     transaction has committed, ``edc.dbroles``). Each audited block therefore records under a fresh
     context id that carries the request's metadata (the URL) plus its own.
     """
-    outer = getattr(runtime._tracker, "value", None)
-    if outer is None:
-        with pghistory.context(**metadata):
-            yield
-        return
-    runtime._tracker.value = runtime.Context(id=uuid.uuid4(), metadata={**outer.metadata, **metadata})
-    try:
+    if getattr(_audited, "depth", 0):
+        # A workflow called inside another one: the same transaction, so the same context, as
+        # pghistory nests it (the inner action and reason are added to it).
+        runtime._tracker.value.metadata.update(metadata)
         yield
+        return
+    outer = getattr(runtime._tracker, "value", None)
+    _audited.depth = 1
+    try:
+        if outer is None:
+            with pghistory.context(**metadata):
+                yield
+        else:
+            runtime._tracker.value = runtime.Context(id=uuid.uuid4(), metadata={**outer.metadata, **metadata})
+            try:
+                yield
+            finally:
+                runtime._tracker.value = outer
     finally:
-        runtime._tracker.value = outer
+        _audited.depth = 0

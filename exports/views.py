@@ -84,8 +84,10 @@ def export_new(request):
         template="exports/export_list.html",
         context=_page_context(request, study),
     )
-    if started and started[0].status == ExportStatus.FAILED:
-        messages.error(request, _not_queued(started[0]))
+    if started:
+        started[0].refresh_from_db()  # the enqueue ran on commit, after the service returned
+        if started[0].status == ExportStatus.FAILED:
+            messages.error(request, _not_queued(started[0]))
     return response
 
 
