@@ -276,6 +276,8 @@ NOT_CREATING = {
     "preferences": "updates the user's profile (one row), no new record",
     "notification_preferences": "updates preferences (one row)",
     "notification_mark_all_read": "marks read; a repeat changes nothing",
+    "export_cancel": "cancels a job; a repeat finds it cancelled and changes nothing",
+    "export_retry": "at most one retry per job: the job row is locked and a second retry is refused",
 }
 # Writing pages handled by edc.views.submit, which gives every form the key: the update pages.
 UPDATING = {
