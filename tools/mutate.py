@@ -3,8 +3,9 @@
 Each mutant is one small change to one module of ``edc/clinical``: a comparison flipped (``<`` and
 ``<=``, ``>`` and ``>=``, ``==`` and ``!=``, ``is``/``is not``, ``in``/``not in``), a numeric constant
 moved by one step (integers by 1; decimals, also when written as a string such as ``Decimal("0.95")``,
-by one unit of their last digit), ``and``/``or`` swapped, a ``not`` dropped, a ``return True``/``False``
-inverted. A mutant is *killed* when a test fails (or the run times out), *survives* otherwise.
+by one unit of their last digit; a float written to full precision by one unit in the last place),
+``and``/``or`` swapped, a ``not`` dropped, a ``return True``/``False`` inverted. A mutant is *killed*
+when a test fails (or the run times out), *survives* otherwise.
 
 How it runs, and why it is safe and fast:
 
@@ -12,7 +13,8 @@ How it runs, and why it is safe and fast:
   so an interrupted run never leaves a mutant in the working tree;
 - one run of ``tests/clinical`` under coverage with per-test contexts maps every line of every
   module to the tests that execute it; each mutant runs only those tests (for lines that run only at
-  import, such as the CTCAE band tables, every test that touches the module), with ``-x``;
+  import, such as the CTCAE band tables, the module's whole test file and every test that touches
+  the module, those of the functions that read the table first), with ``-x``;
 - the runner imports pytest and Hypothesis once, then forks one child per mutant, two at a time;
   pytest runs without the Django plugin and the suite's database fixtures (the clinical core has no
   Django), Hypothesis derandomized and without its example database, so results are reproducible.
@@ -30,6 +32,7 @@ import argparse
 import ast
 import importlib
 import json
+import math
 import os
 import re
 import shutil
@@ -121,6 +124,16 @@ def _step(text: str, delta: int) -> str:
     return str(value + delta * unit)
 
 
+def _float_step(text: str, delta: int) -> str:
+    """As ``_step`` for a float literal; when the literal is written to full precision (17 digits), one
+    unit of its last digit can round back to the same float (a mutant that changes nothing), so the
+    float moves to its neighbour instead (one unit in the last place)."""
+    moved = _step(text, delta)
+    if float(moved) == float(text):
+        moved = repr(math.nextafter(float(text), math.inf if delta > 0 else -math.inf))
+    return moved
+
+
 def _docstring_nodes(tree: ast.AST) -> set[int]:
     found = set()
     for node in ast.walk(tree):
@@ -208,7 +221,10 @@ def alternatives(node: ast.AST, skipped: set[int]) -> list[tuple[str, str]]:
             text = repr(value)
             if "e" in text or "inf" in text or "nan" in text:
                 return []
-            return [("number", f"{text} -> {_step(text, -1)}"), ("number", f"{text} -> {_step(text, 1)}")]
+            return [
+                ("number", f"{text} -> {_float_step(text, -1)}"),
+                ("number", f"{text} -> {_float_step(text, 1)}"),
+            ]
         if isinstance(value, str) and _NUMBER.match(value):
             return [
                 ("number", f"{value!r} -> {_step(value, -1)!r}"),
@@ -238,7 +254,7 @@ def apply(node: ast.AST, slot: int) -> ast.AST | None:
         if isinstance(value, int):
             node.value = value + delta
         elif isinstance(value, float):
-            node.value = float(_step(repr(value), delta))
+            node.value = float(_float_step(repr(value), delta))
         else:
             node.value = _step(value, delta)
         return None
@@ -383,14 +399,24 @@ def line_map(workdir: Path) -> dict[str, dict[int, list[str]]]:
 def tests_for(mutant: Mutant, lines: dict[str, dict[int, list[str]]], order: dict[str, int]) -> list[str]:
     by_line = lines.get(mutant.module, {})
     tests = by_line.get(mutant.line)
-    if not tests:  # runs only at import (tables, defaults): the tests of the functions that read it
-        tests = {t for line in mutant.readers for t in by_line.get(line, ())}
-    if not tests:  # else every test that touches the module
-        tests = {t for ids in by_line.values() for t in ids}
     own = f"test_{Path(mutant.module).stem}"  # the module's own test file first: it kills soonest
+    own_file = f"{TESTS}/{own}.py"
+    readers: set[str] = set()
+    if not tests:
+        # Runs only at import (tables, defaults): every test that touches the module, since a test may
+        # read a table directly (its band edges, say) without calling the functions that read it; the
+        # tests of those functions run first, as they kill soonest. And the module's whole test file:
+        # a test that only reads a table or constant (the Z quantiles, say) executes no line of the
+        # module, so coverage never ties it to the module.
+        readers = {t for line in mutant.readers for t in by_line.get(line, ())}
+        tests = readers | {t for ids in by_line.values() for t in ids}
+        if (ROOT / own_file).exists():
+            tests = {t for t in tests if not t.startswith(f"{own_file}::")} | {own_file}
 
     def rank(test: str):
-        return (Path(test.split("::")[0]).stem != own, order.get(test, 0))
+        first = test.split("::")[0]
+        return (Path(first).stem != own, bool(readers) and first != own_file and test not in readers,
+                order.get(test, 0))  # fmt: skip
 
     return sorted(set(tests), key=rank)
 

@@ -17,8 +17,9 @@ from .errors import CalculatorInputError
 from .inputs import choice, integer
 from .registry import calculator
 
-# Two-sided standard normal quantiles.
-Z = {"0.90": 1.6448536269514722, "0.95": 1.959963984540054, "0.99": 2.5758293035489004}
+# Two-sided standard normal quantiles, each the double nearest to the exact value (1.64485362695147271...,
+# 1.95996398454005423..., 2.57582930354890076...).
+Z = {"0.90": 1.6448536269514726, "0.95": 1.9599639845400543, "0.99": 2.575829303548901}
 
 
 def wilson(successes: int, total: int, z: float = Z["0.95"]) -> tuple[float, float]:

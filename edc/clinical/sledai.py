@@ -105,6 +105,10 @@ class LabThreshold:
     unit: str
     to_unit: Mapping[str, Decimal]  # accepted unit -> factor converting it to ``unit``
 
+    def met_by(self, value: Decimal) -> bool:
+        """Whether ``value`` (in ``unit``) is beyond the limit, strictly."""
+        return value < self.limit if self.comparison == "<" else value > self.limit
+
 
 _COUNT_UNITS = {"10^9/L": Decimal(1), "10^3/uL": Decimal(1), "cells/uL": Decimal("0.001")}
 # Proteinuria by spot UPCR (mg/mmol x 8.84 = mg/g) stands in for 24-h protein [PROPOSAL, section 1.2].
@@ -209,8 +213,7 @@ def _status_met(inputs, descriptor: str) -> tuple[bool, Decimal | None, str | No
     if inputs.get("value") is None:
         return status == "abnormal", None, None
     value, unit = _compared(inputs, descriptor)
-    rule = LAB_THRESHOLDS[descriptor]
-    met = value < rule.limit if rule.comparison == "<" else value > rule.limit
+    met = LAB_THRESHOLDS[descriptor].met_by(value)
     if met != (status == "abnormal"):
         raise CalculatorInputError("status", f"{status!r} disagrees with the value and the threshold")
     return met, value, unit
@@ -242,8 +245,7 @@ def sledai_2k_lab_thresholds(inputs):
         met, unit = value >= minimum, "joints"
     else:
         value, unit = _compared(inputs, descriptor)
-        rule = LAB_THRESHOLDS[descriptor]
-        met = value < rule.limit if rule.comparison == "<" else value > rule.limit
+        met = LAB_THRESHOLDS[descriptor].met_by(value)
     look_back = _look_back_days(inputs)
     days_before = integer(inputs, "days_before_visit", optional=True)
     within = None if days_before is None else days_before <= look_back

@@ -3,6 +3,7 @@
 import pytest
 
 from edc.clinical import CalculatorInputError, compute
+from edc.clinical.astct import ICE_GRADES
 
 AFEBRILE_NO_SUPPORT = {
     "temperature_c": 37.0,
@@ -482,3 +483,11 @@ def test_iec_hs_grade_is_that_of_the_most_severe_finding(findings, grade):
 def test_bad_iec_hs_findings_are_rejected(findings):
     with pytest.raises(CalculatorInputError, match="findings"):
         compute("iec_hs", {"findings": findings})
+
+
+def test_each_ice_score_from_0_to_10_lies_in_exactly_one_grade_row():
+    # The domain grade takes the first row that holds, so a row reaching over its neighbour's edge
+    # would only show once the order changed; rows also stay within the 0-10 range of the score.
+    astct_table = {10: 0, 9: 1, 8: 1, 7: 1, 6: 2, 5: 2, 4: 2, 3: 2, 2: 3, 1: 3, 0: 3}  # ASTCT ICANS, ICE
+    rows = {score: [g for g, low, high in ICE_GRADES if low <= score <= high] for score in range(-1, 12)}
+    assert rows == {-1: [], 11: [], **{score: [grade] for score, grade in astct_table.items()}}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edc.clinical import CALCULATORS, CalculatorInputError, compute
+from edc.clinical import CALCULATORS, CalculatorInputError, compute, registry
 from edc.clinical.registry import _jsonable, calculator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,3 +101,32 @@ def test_the_clinical_package_imports_nothing_from_django():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def _documented(inputs):
+    """First line of the docstring.
+
+    More text."""
+    return {}
+
+
+def _undocumented(inputs):
+    return {}
+
+
+@pytest.mark.parametrize(
+    ("function", "title", "expected"),
+    [
+        (_documented, "Given title", "Given title"),  # a given title wins over the docstring
+        (_documented, "", "First line of the docstring."),
+        (_undocumented, "Given title", "Given title"),
+        (_undocumented, "", "test_title_calculator"),  # neither: the name
+    ],
+)
+def test_a_calculator_title_is_the_given_one_else_the_docstring_else_the_name(
+    monkeypatch, function, title, expected
+):
+    monkeypatch.setattr(registry, "CALCULATORS", {})  # registered in a throw-away registry
+    calculator("test_title_calculator", rule_version="t/1", source="test", title=title)(function)
+    assert registry.CALCULATORS["test_title_calculator"].title == expected
+    assert CALCULATORS["magic_agvhd"].title == "MAGIC acute GvHD stage and grade"  # the real one untouched

@@ -1,9 +1,11 @@
 """CTCAE v5.0 laboratory grades: every band edge on both sides."""
 
+from decimal import Decimal
+
 import pytest
 
 from edc.clinical import CalculatorInputError, compute
-from edc.clinical.ctcae import TERMS
+from edc.clinical.ctcae import ABSOLUTE, BASELINE, LLN, TERMS, ULN, Bound
 
 
 def grade(parameter, value, unit, **references):
@@ -284,3 +286,36 @@ def test_the_grade_bands_meet_without_gap_or_overlap(parameter):
             assert (top.lower if decreased else top.upper) is None
     first = term.bands[0]
     assert meets(term.normal, first.upper if decreased else first.lower)
+
+
+@pytest.mark.parametrize(
+    ("operator", "below_limit", "at_limit", "above_limit"),
+    [
+        ("<", True, False, False),
+        ("<=", True, True, False),
+        (">", False, False, True),
+        (">=", False, True, True),
+    ],
+)
+def test_a_bound_includes_its_limit_only_when_it_says_so(operator, below_limit, at_limit, above_limit):
+    for reference, references in ((ABSOLUTE, {}), (ULN, {ULN: Decimal(40)})):
+        bound = Bound(operator, Decimal("1.5"), reference)
+        limit = Decimal("1.5") * references.get(reference, 1)
+        values = (limit - Decimal("0.01"), limit, limit + Decimal("0.01"))
+        assert [bound.holds(v, references) for v in values] == [below_limit, at_limit, above_limit]
+
+
+@pytest.mark.parametrize("parameter", sorted(TERMS))
+def test_every_band_edge_lies_in_exactly_one_grade(parameter):
+    # Grading takes the first band that holds, so a band reaching over its neighbour's edge would only
+    # show once the order changed: at each limit (and 0.01 either side), exactly one of the normal range
+    # and the grade bands holds; of the baseline bands, at most one.
+    term = TERMS[parameter]
+    references = {LLN: Decimal(1000), ULN: Decimal(1), BASELINE: Decimal(1)}  # LLN above every cut-off
+    for bands, normal in ((term.bands, [term.normal]), (term.baseline_bands, [])):
+        bounds = [b for band in bands for b in (band.lower, band.upper) if b is not None] + normal
+        limits = {b.factor * references.get(b.reference, 1) for b in bounds}
+        for value in sorted({v + d for v in limits for d in (Decimal("-0.01"), 0, Decimal("0.01"))}):
+            holding = [band.grade for band in bands if band.contains(value, references)]
+            holding += ["normal" for bound in normal if bound.holds(value, references)]
+            assert len(holding) == 1 if normal else len(holding) <= 1, (value, holding)

@@ -34,6 +34,19 @@ def test_the_exact_age_decides_at_the_boundary(age, met):
     assert result["age_criterion_met"] is met
 
 
+@pytest.mark.parametrize(
+    ("born", "year", "ages"),
+    [
+        (2019, 2019, (0, 0)),  # born in the year of consent: 0, never -1
+        (2018, 2019, (0, 1)),
+        (2017, 2019, (1, 2)),
+    ],
+)
+def test_the_possible_ages_never_go_below_zero(born, year, ages):
+    result = compute("eligibility_age", {"year_of_birth": born, "reference_year": year})
+    assert (result["age_min"], result["age_max"], result["age_criterion_met"]) == (*ages, False)
+
+
 def test_an_exact_age_the_year_of_birth_does_not_allow_is_refused():
     with pytest.raises(CalculatorInputError, match="age_years"):
         compute("eligibility_age", {"year_of_birth": 2000, "reference_year": 2019, "age_years": 30})
@@ -139,6 +152,49 @@ def test_a_row_without_a_start_date_is_refused_naming_it():
         compute(
             "eligibility_refractoriness", {"reference_date": "2026-01-01", "treatments": [{"agent": "MMF"}]}
         )
+
+
+def test_an_agent_stopped_for_inefficacy_without_a_stop_date_does_not_count():
+    result = refractory(treatment("MMF", "2020-01-01"), treatment("AZA", "2024-01-01", "2025-01-01"))
+    assert (result["refractory"], result["qualifying_agents"]) == (False, ["AZA"])
+
+
+@pytest.mark.parametrize("agent", ["", "   ", None, 5])
+def test_a_row_without_an_agent_name_is_refused_naming_it(agent):
+    row = {**treatment("MMF", "2020-01-01", "2021-01-01"), "agent": agent}
+    with pytest.raises(CalculatorInputError, match=r"^treatments\[0\]\.agent: is required$"):
+        refractory(row)
+
+
+@pytest.mark.parametrize(
+    ("start", "message"),
+    [
+        ("2020-13-01", "must be a date (YYYY-MM-DD), not '2020-13-01'"),
+        ("2020: 01: 01", "must be a date (YYYY-MM-DD), not '2020: 01: 01'"),  # ": " inside the value
+    ],
+)
+def test_a_bad_date_in_a_row_is_refused_with_the_whole_message_once(start, message):
+    with pytest.raises(CalculatorInputError) as caught:
+        refractory(treatment("MMF", start, "2021-01-01"))
+    assert (caught.value.key, str(caught.value)) == ("treatments[0].start", f"treatments[0].start: {message}")
+
+
+@pytest.mark.parametrize(
+    ("start", "three_months_on"),
+    [
+        (date(9999, 9, 30), date(9999, 12, 30)),  # the last start whose 3 months end in year 9999
+        (date(9999, 10, 1), None),  # 3 months later is past the last date Python can hold
+        (date(9998, 12, 31), date(9999, 3, 31)),
+    ],
+)
+def test_three_months_on_is_computed_up_to_the_year_9999(start, three_months_on):
+    assert add_months(start, 3) == three_months_on
+
+
+@pytest.mark.parametrize(("start", "counted"), [("9999-09-30", True), ("9999-10-01", False)])
+def test_an_agent_started_in_the_year_9999_counts_only_when_3_months_fit_in_the_calendar(start, counted):
+    result = refractory(treatment("MMF", start, "9999-12-31"), on="9999-12-31")
+    assert result["qualifying_agents"] == (["MMF"] if counted else [])
 
 
 # --- Serology ---------------------------------------------------------------------------------------

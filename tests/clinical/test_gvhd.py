@@ -1,8 +1,10 @@
 """MAGIC acute GvHD organ stages and overall grade."""
 
+from decimal import Decimal
+
 import pytest
 
-from edc.clinical import CalculatorInputError, compute
+from edc.clinical import CalculatorInputError, compute, gvhd
 
 NO_GVHD = {
     "skin_rash_bsa_pct": 0,
@@ -122,3 +124,59 @@ def test_bad_gvhd_input_is_rejected_naming_the_key(changes, key):
     with pytest.raises(CalculatorInputError) as error:
         magic(**changes)
     assert error.value.key == key
+
+
+def test_the_bullae_flag_is_accepted_just_above_50_percent():
+    result = magic(skin_rash_bsa_pct=50.1, generalized_erythroderma_with_bullae_desquamation=True)
+    assert (result["skin"], result["overall_grade"]) == (4, 4)
+
+
+# The tables themselves: each band row must cover its own values only, so that every reachable value
+# has exactly one stage (a band that overlaps the next is hidden by first-match and would go unnoticed
+# until the order of the rows changed). Probed at every bound, 0.01 either side, and just outside the
+# reachable range (rash 0-100 %, bilirubin 0-100 mg/dL, stool 0-20000 mL/day, episodes 0-100 per day).
+TABLES = {
+    "skin": (gvhd.SKIN_STAGES, Decimal(100), Decimal("0.01")),
+    "liver": (gvhd.LIVER_STAGES, Decimal(100), Decimal("0.01")),
+    "stool_volume": (gvhd.STOOL_VOLUME_STAGES, Decimal(20000), Decimal("0.01")),
+    "stool_episodes": (gvhd.STOOL_EPISODE_STAGES, Decimal(100), Decimal(1)),  # whole episodes only
+}
+
+
+def _probes(rows, top, step):
+    bounds = (
+        {Decimal(0), top} | {row.low for row in rows} | {row.high for row in rows if row.high is not None}
+    )
+    return sorted({b + d for b in bounds for d in (-step, 0, step) if 0 <= b + d <= top})
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_every_reachable_value_falls_in_exactly_one_stage_band(table):
+    rows, top, step = TABLES[table]
+    for value in _probes(rows, top, step):
+        assert [row.stage for row in rows if row.contains(value)] == [gvhd._stage_of(rows, value)], value
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_no_stage_band_reaches_below_zero(table):
+    rows, _, step = TABLES[table]
+    assert not [row.stage for row in rows if row.contains(-step)]
+
+
+def test_the_skin_bands_end_at_100_percent():
+    assert not [row.stage for row in gvhd.SKIN_STAGES if row.contains(Decimal("100.01"))]
+
+
+@pytest.mark.parametrize(
+    ("table", "edges"),
+    [
+        # (value, stage): each bound and the value just past it, as the MAGIC table reads
+        ("skin", [(0, 0), ("0.01", 1), ("24.99", 1), (25, 2), (50, 2), ("50.01", 3), (100, 3)]),
+        ("liver", [("1.99", 0), (2, 1), (3, 1), ("3.01", 2), (6, 2), ("6.01", 3), (15, 3), ("15.01", 4)]),
+        ("stool_volume", [("499.99", 0), (500, 1), ("999.99", 1), (1000, 2), (1500, 2), ("1500.01", 3)]),
+        ("stool_episodes", [(0, 0), (2, 0), (3, 1), (4, 1), (5, 2), (7, 2), (8, 3), (100, 3)]),
+    ],
+)
+def test_each_stage_band_starts_and_ends_where_magic_says(table, edges):
+    rows = TABLES[table][0]
+    assert [(value, gvhd._stage_of(rows, Decimal(value))) for value, _ in edges] == edges
