@@ -3,16 +3,13 @@
 of it at once.
 """
 
-from collections import defaultdict
-from collections.abc import Sequence
 from datetime import datetime
 
 from django.db.models import QuerySet, Value
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership, Role
-from notifications.kinds import Due, ReminderKind
+from notifications.kinds import Due, ReminderKind, study_data_managers
 from trials.models import Study
 
 from .models import Verification
@@ -42,23 +39,6 @@ def describe_verification(verification) -> Due:
     )
 
 
-def study_data_managers(dues: Sequence[Due]) -> list[tuple[Due, int]]:
-    """The data managers of the study each due object was found for (one query)."""
-    study_ids = {due.obj.study_id for due in dues}
-    rows = (
-        Membership.objects.filter(
-            study_id__in=study_ids, role=Role.DATA_MANAGER, active=True, user__is_active=True
-        )
-        .order_by("user_id")
-        .values_list("study_id", "user_id")
-        .distinct()
-    )
-    by_study = defaultdict(set)
-    for study_id, user_id in rows:
-        by_study[study_id].add(user_id)
-    return [(due, user_id) for due in dues for user_id in sorted(by_study[due.obj.study_id])]
-
-
 AUDIT_TRAIL_BROKEN = ReminderKind(
     name="audit_trail_broken",
     label=_("Audit trail verification found a break"),
@@ -67,6 +47,6 @@ AUDIT_TRAIL_BROKEN = ReminderKind(
     ),
     due=failed_verifications,
     describe=describe_verification,
-    recipients=study_data_managers,
+    recipients=study_data_managers(lambda verification: verification.study_id),
     immediate=True,
 )

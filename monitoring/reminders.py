@@ -3,7 +3,6 @@ site's open queries age (the site and the query's opener hear of them), and a da
 those left unresolved.
 """
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -11,8 +10,7 @@ from django.db.models import QuerySet, Value
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership, Role
-from notifications.kinds import SITE_VISIT_STAFF, Due, ReminderKind
+from notifications.kinds import SITE_VISIT_STAFF, Due, ReminderKind, study_data_managers
 from trials.models import Study
 
 from .models import Query
@@ -74,21 +72,8 @@ def site_staff_and_opener(dues: Sequence[Due]) -> list[tuple[Due, int]]:
     return pairs
 
 
-def data_managers(dues: Sequence[Due]) -> list[tuple[Due, int]]:
-    """The study's data managers (one query)."""
-    study_ids = {due.obj.participant.site.study_id for due in dues}
-    rows = (
-        Membership.objects.filter(
-            study_id__in=study_ids, role=Role.DATA_MANAGER, active=True, user__is_active=True
-        )
-        .order_by("user_id")
-        .values_list("study_id", "user_id")
-        .distinct()
-    )
-    by_study = defaultdict(set)
-    for study_id, user_id in rows:
-        by_study[study_id].add(user_id)
-    return [(due, user_id) for due in dues for user_id in sorted(by_study[due.obj.participant.site.study_id])]
+# The study's data managers hear of the queries left unresolved.
+data_managers = study_data_managers(lambda query: query.participant.site.study_id)
 
 
 QUERY_AGEING = ReminderKind(

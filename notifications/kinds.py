@@ -163,6 +163,27 @@ def describe_visit(visit: Visit) -> Due:
 SITE_VISIT_STAFF = site_staff(Role.COORDINATOR, Role.INVESTIGATOR)
 
 
+def study_data_managers(study_of: Callable[[Any], int]) -> Callable[[Sequence[Due]], list[tuple[Due, int]]]:
+    """Recipients: the active data managers of the study ``study_of(due.obj)`` names (one query)."""
+
+    def recipients(dues: Sequence[Due]) -> list[tuple[Due, int]]:
+        study_ids = {study_of(due.obj) for due in dues}
+        rows = (
+            Membership.objects.filter(
+                study_id__in=study_ids, role=Role.DATA_MANAGER, active=True, user__is_active=True
+            )
+            .order_by("user_id")
+            .values_list("study_id", "user_id")
+            .distinct()
+        )
+        by_study = defaultdict(set)
+        for study_id, user_id in rows:
+            by_study[study_id].add(user_id)
+        return [(due, user_id) for due in dues for user_id in sorted(by_study[study_of(due.obj)])]
+
+    return recipients
+
+
 VISIT_WINDOW_OPENS_SOON = ReminderKind(
     name="visit_window_opens_soon",
     label=_("Visit window opens soon"),

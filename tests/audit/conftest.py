@@ -20,8 +20,9 @@ def app_role(transactional_db):
 @pytest.fixture
 def app_conninfo(app_role):
     settings = connection.settings_dict
+    # The embedded server is reached over a unix socket, whose folder django-environ puts in OPTIONS.
     return {
-        "host": settings["HOST"] or None,
+        "host": settings["HOST"] or settings.get("OPTIONS", {}).get("host") or None,
         "port": settings["PORT"] or None,
         "dbname": settings["NAME"],
         "user": app_role,
