@@ -4,7 +4,7 @@
 (the longest character value in bytes, 8 for numbers), origin and position, plus one row per
 dataset (``VARIABLE`` empty) holding the dataset label and its number of rows. It is plain CSV so
 that a reviewer can read it without define.xml tooling; the study-day convention is stated in the
-``COMMENT`` column of every ``--DY`` variable.
+``COMMENT`` column of every ``--DY`` variable, the ASCII rule in that of every character variable.
 """
 
 import csv
@@ -12,7 +12,14 @@ from pathlib import Path
 
 DEFINE_FILE = "define.csv"
 COLUMNS = ("DATASET", "VARIABLE", "LABEL", "TYPE", "LENGTH", "ORIGIN", "ORDER", "ROWS", "COMMENT")
-STUDY_DAY = "Days from Day 0, the CAR-T infusion (infusion day = 0, the day before = -1)"
+STUDY_DAY = (
+    "SDTMIG study day from RFSTDTC, the CAR-T infusion (protocol Day 0): the infusion day is 1, "
+    "the day before -1, no day 0"
+)
+ASCII_RULE = (
+    "ASCII: superscript digits after a digit as ^digits (10^9/L), after a letter as digits (m2); "
+    "other characters transliterated by anyascii (Chinese as pinyin)"
+)
 
 
 def _lengths(directory: Path, dataset: str, variables) -> dict[str, int]:
@@ -38,11 +45,9 @@ def write_define(written, directory: Path, *, options) -> dict[str, int]:
             writer.writerow((domain.code, "", domain.label, "", "", "", "", rows, comment))
             lengths = measured[0] if measured else _lengths(directory, domain.code, variables)
             for order, var in enumerate(variables, start=1):
-                note = (
-                    STUDY_DAY
-                    if var.name.endswith("DY") and var.type == "Num" and var.name != "VISITDY"
-                    else ""
-                )
+                note = STUDY_DAY if var.name.endswith("DY") and var.type == "Num" else ""
+                if var.type == "Char" and not note:
+                    note = ASCII_RULE
                 if var.name.endswith("DTC"):
                     note = "ISO 8601" + ("; dates shifted per participant" if options.deidentify else "")
                 writer.writerow(
