@@ -75,8 +75,12 @@ def add_casebook_data(p, *, coordinator, monitor, investigator):
         visit=visit,
         panel="haematology",
         data={
-            "collected_at": timezone.make_aware(timezone.datetime.combine(on, timezone.datetime.min.time()))
-            + timedelta(hours=9),
+            # 09:00 on Day 1, or a minute ago when Day 1 is today and 09:00 has not come yet.
+            "collected_at": min(
+                timezone.make_aware(timezone.datetime.combine(on, timezone.datetime.min.time()))
+                + timedelta(hours=9),
+                timezone.now() - timedelta(minutes=1),
+            ),
             "laboratory": "Site laboratory",
             "source": "local",
         },

@@ -59,3 +59,18 @@ def test_safety_summary_of_the_demo_data_equals_a_hand_count(seeded_demo):
     assert neutropenia.n() == 2 and neutropenia.n_grade_3_plus == 2
     assert by_term["Fever"].n() == 1
     assert "Headache" not in by_term and "Upper respiratory infection" not in by_term
+
+
+def test_seed_demo_works_at_any_hour_of_the_site_day(db, monkeypatch):
+    """Just after midnight at the sites, the visits dated today have had no morning yet: nothing the demo
+    records may lie in the future (a lab collected "at 08:30" today was refused before 08:30)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-password-for-tests")
+    with time_machine.travel(datetime(2026, 12, 5, 0, 5, tzinfo=ZoneInfo("Asia/Shanghai")), tick=True):
+        call_command("load_protocol", str(PROTOCOL))
+        call_command("seed_demo")
+    assert Participant.objects.count() == 12
