@@ -150,3 +150,17 @@ def test_the_postgres_init_script_is_mounted_and_creates_both_roles_without_supe
     assert "ALTER DATABASE edc OWNER TO edc_owner" in text
     assert "ALTER DEFAULT PRIVILEGES FOR ROLE edc_owner" in text
     assert postgres["environment"]["POSTGRES_USER"] not in {"edc_app", "edc_owner"}
+
+
+def test_the_image_has_the_postgres_client_of_the_database_service_for_backups(compose):
+    """``manage.py backup``/``restore`` use pg_dump/pg_restore of the server's major version (edc.backup)."""
+    major = compose["services"]["postgres"]["image"].split(":")[1].split(".")[0]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"ARG POSTGRES_MAJOR={major}\n" in dockerfile
+    assert "postgresql-client-${POSTGRES_MAJOR}" in dockerfile
+    assert "exports:/app/var/exports" in compose_volumes(compose["services"]["migrate"])
+
+
+def compose_volumes(service: dict) -> list[str]:
+    """Volumes as ``source:target`` whatever the form (short in the file, long in compose config)."""
+    return [v if isinstance(v, str) else f"{v['source']}:{v['target']}" for v in service.get("volumes", [])]

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from edc import backup as backup_module
 from edc import dbroles
 from tests.conftest import ROOT
 from tests.notifications.factories import database_url
@@ -159,3 +160,28 @@ def test_backup_refuses_a_folder_that_already_holds_files(backup, tmp_path):
     result = manage("backup", "--out", str(folder), database=source, export_root=tmp_path)
     assert result.returncode != 0
     assert "is not empty" in result.stderr
+
+
+@pytest.mark.parametrize(("server", "chosen"), [(15, 15), (16, 16), (17, 18)])
+def test_the_client_programs_of_the_servers_major_version_are_chosen_else_the_oldest_newer(
+    monkeypatch, server, chosen
+):
+    found = [backup_module.Program(Path(f"/pg/{major}/pg_restore"), major) for major in (18, 15, 16)]
+    monkeypatch.setattr(backup_module, "installed", lambda name: found)
+    assert backup_module.program_for("pg_restore", server) == Path(f"/pg/{chosen}/pg_restore")
+
+
+def test_no_client_program_as_new_as_the_server_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(backup_module, "installed", lambda name: [backup_module.Program(Path("/pg/15"), 15)])
+    with pytest.raises(backup_module.BackupError, match="No pg_dump for PostgreSQL 16.*postgresql-client-16"):
+        backup_module.program_for("pg_dump", 16)
+
+
+def test_this_machines_programs_include_one_for_the_test_server(db):
+    from django.db import connection
+
+    with connection.cursor():
+        major = connection.pg_version // 10000
+    path = backup_module.program_for("pg_dump", major)
+    version = subprocess.run([str(path), "--version"], capture_output=True, text=True).stdout
+    assert f"(PostgreSQL) {major}" in version
