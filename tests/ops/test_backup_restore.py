@@ -21,6 +21,9 @@ from edc import dbroles
 from tests.conftest import ROOT
 from tests.notifications.factories import database_url
 
+# With the tests of the demo study (tests/conftest.py): one worker seeds the template they all read.
+pytestmark = pytest.mark.xdist_group("demo-study")
+
 EXPORT_FILE = "export-7/export-7.zip"
 RUNNING_ATTEMPT = "export-8/attempt-1/vital_signs_wide.csv"
 
