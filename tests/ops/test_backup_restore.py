@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -83,9 +82,12 @@ def backup(demo_template, django_db_blocker, tmp_path_factory):
 def fresh_database(django_db_blocker):
     """An empty database with its owner and app roles, as docker-compose's init script creates them;
     (owner URL, app URL)."""
+    from django.db import connection
+
     from edc.testing.databases import _execute_on_server, drop_database
 
-    name = f"restore_{uuid.uuid4().hex[:10]}"
+    # One name per test database: its roles (never dropped, edc.dbroles) are reused by the next run.
+    name = f"{connection.settings_dict['NAME']}_restore"
     with django_db_blocker.unblock():
         _execute_on_server(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         try:
