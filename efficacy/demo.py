@@ -12,6 +12,8 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.utils import timezone
+
 from crfs.registry import FORMS
 from crfs.services import save_form
 from edc.clinical.response import BILAG_SYSTEMS
@@ -177,7 +179,8 @@ def record_efficacy_data(user, participant, index: int) -> None:
         if visit is None:
             continue
         values = biomarkers((visit.visit_date - day0).days)
-        collected = datetime.combine(visit.visit_date, time(8, 30), tz)
+        # 08:30 site time, or now for a visit today before 08:30 there (a future time is refused).
+        collected = min(datetime.combine(visit.visit_date, time(8, 30), tz), timezone.now())
         for panel, analytes in PANELS.items():
             entries = [ResultEntry(a, values[a], unit) for a, unit in analytes if values[a] is not None]
             entered = {entry.analyte for entry in entries}
