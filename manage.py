@@ -20,7 +20,7 @@ def main():
 def execute(argv):
     from django.core.management import execute_from_command_line
 
-    if argv[1:2] == ["migrate"]:  # migrations run as the owner role (edc.dbroles)
+    if argv[1:2] in (["migrate"], ["backup"], ["restore"]):  # as the owner role (edc.dbroles)
         from edc.dbroles import owner_url_for_migrate
 
         owner_url_for_migrate(os.environ)

@@ -3,8 +3,9 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection, transaction
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
+from django.template import loader
 from django.utils.translation import gettext as _
 
 from .errors import ConflictError, DomainError, LockedError
@@ -167,7 +168,10 @@ def csrf_failure(request, reason=""):
 
 
 def server_error(request):
-    return render(request, "500.html", status=500)
+    """The 500 page, rendered without the request's context: the error may be the database or Redis
+    being down, which the context processors (navigation, notification badge) would need. The language
+    the request activated still applies."""
+    return HttpResponseServerError(loader.get_template("500.html").render())
 
 
 def calculators(request):

@@ -2,8 +2,6 @@ import os
 import subprocess
 import sys
 
-import yaml
-
 from tests.conftest import ROOT
 
 NOT_INHERITED = {"DJANGO_ALLOW_ASYNC_UNSAFE"}
@@ -50,23 +48,3 @@ def test_production_refuses_to_start_without_each_required_variable():
         )
         assert result.returncode != 0, missing
         assert missing in result.stderr, (missing, result.stderr[-500:])
-
-
-def test_docker_compose_defines_the_five_services_with_health_checks():
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    services = compose["services"]
-    # ``migrate`` is the one-shot migration as the owner role (tests/audit/test_compose_roles.py).
-    assert set(services) == {"web", "worker", "beat", "postgres", "redis", "migrate"}
-    assert "gunicorn" in " ".join(services["web"]["command"])
-    assert services["worker"]["command"][:4] == ["celery", "-A", "edc", "worker"]
-    assert "beat" in services["beat"]["command"] and "DatabaseScheduler" in " ".join(
-        services["beat"]["command"]
-    )
-    assert int(services["postgres"]["image"].split(":")[1]) >= 16
-    assert services["redis"]["image"].startswith("redis:7")
-    for name in ("web", "worker", "postgres", "redis"):
-        assert "healthcheck" in services[name], name
-    assert {"pgdata", "redisdata"} <= set(compose["volumes"])
-    for name in ("web", "worker", "beat"):
-        env = services[name]["environment"]
-        assert env["DJANGO_SETTINGS_MODULE"] == "edc.settings.production"
