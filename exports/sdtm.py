@@ -56,6 +56,7 @@ from visits.models import Visit
 
 from . import deid, scope, trial_design
 from .define import write_define
+from .define_xml import write_define_xml
 from .odm import subject_key
 
 BATCH = 500
@@ -1377,4 +1378,5 @@ def write_sdtm(*, study, options, directory: Path) -> dict[str, int]:
             counts[f"{domain.code}.xpt"] = rows
             written.append((domain, variables, rows, lengths))
         counts.update(write_define(written, directory, options=options))
+        counts.update(write_define_xml(written, directory, study=study, options=options))
     return counts

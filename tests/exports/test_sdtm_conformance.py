@@ -219,3 +219,26 @@ def test_usubjid_is_assigned_at_screening_and_kept_through_enrollment(coordinato
     after = {r["USUBJID"]: r for r in csv.DictReader((tmp_path / "after" / "DM.csv").open())}
     assert before == set(after)
     assert after[f"UDCAR-SLE-{screened.screening_number}"]["SUBJID"] == "YC-901"
+
+
+def test_define_xml_is_valid_define_2_1_and_names_every_dataset_and_variable(exported):
+    from pathlib import Path
+
+    import odmlib
+    from lxml import etree
+
+    directory, counts, frames = exported
+    schema_path = Path(odmlib.__file__).parent / "schemas" / "define" / "2.1" / "define2-1-0.xsd"
+    schema = etree.XMLSchema(etree.parse(str(schema_path)))
+    document = etree.parse(str(directory / "define.xml"))
+    assert schema.validate(document), schema.error_log
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
+    groups = document.findall(".//odm:ItemGroupDef", ns)
+    assert {g.get("Name") for g in groups} == set(frames)
+    items = {i.get("OID"): i.get("Name") for i in document.findall(".//odm:ItemDef", ns)}
+    for group in groups:
+        names = [items[ref.get("ItemOID")] for ref in group.findall("odm:ItemRef", ns)]
+        assert names == list(frames[group.get("Name")].columns), group.get("Name")
+        leaf = group.find("def:leaf", ns)
+        assert (directory / leaf.get("{http://www.w3.org/1999/xlink}href")).exists()
+    assert counts["define.xml"] == len(items)

@@ -1,0 +1,213 @@
+"""Define-XML 2.1 metadata of the SDTM export (``define.xml``), valid against CDISC's Define-XML 2.1
+schema (shipped by odmlib: ``odmlib/schemas/define/2.1/define2-1-0.xsd``).
+
+One ``ItemGroupDef`` per dataset shipped (name, label, class, structure, keys, the transport file
+as ``def:leaf``), one ``ItemDef`` per variable (type, length measured on the data, label, origin),
+code lists for the variables filled from CDISC Controlled Terminology (``exports/ct/sdtm-ct.yaml``,
+with its NCI codes), and comments stating the study-day convention and the ASCII rule. ``define.csv``
+stays beside it as a plain table for readers without Define-XML tooling.
+"""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lxml import etree
+
+from . import trial_design
+from .define import ASCII_RULE, STUDY_DAY
+
+ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
+DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+NSMAP = {None: ODM_NS, "def": DEF_NS, "xlink": XLINK_NS}
+DEFINE_XML = "define.xml"
+IG_STANDARD = "STD.SDTMIG.3.4"
+CT_STANDARD = "STD.CT.SDTM"
+
+CLASSES = {
+    "DM": "SPECIAL PURPOSE", "SV": "SPECIAL PURPOSE", "DS": "EVENTS", "MH": "EVENTS", "AE": "EVENTS",
+    "IE": "FINDINGS", "LB": "FINDINGS", "VS": "FINDINGS", "RS": "FINDINGS", "FA": "FINDINGS ABOUT",
+    "CM": "INTERVENTIONS", "EX": "INTERVENTIONS", "SUPPDM": "RELATIONSHIP", "TE": "TRIAL DESIGN",
+    "TA": "TRIAL DESIGN", "TV": "TRIAL DESIGN", "TI": "TRIAL DESIGN", "TS": "TRIAL DESIGN",
+}  # fmt: skip
+STRUCTURES = {
+    "DM": "One record per subject",
+    "SV": "One record per subject per actual visit",
+    "DS": "One record per disposition status or protocol milestone per subject",
+    "MH": "One record per medical history event per subject",
+    "AE": "One record per adverse event per subject",
+    "IE": "One record per inclusion/exclusion criterion not met per subject",
+    "LB": "One record per lab test per time point per visit per subject",
+    "VS": "One record per vital sign measurement per time point per visit per subject",
+    "RS": "One record per response assessment per visit per subject",
+    "FA": "One record per finding about CRS or ICANS per assessment per subject",
+    "CM": "One record per recorded medication per subject",
+    "EX": "One record per administration per subject",
+    "SUPPDM": "One record per supplemental qualifier per subject",
+    "TE": "One record per planned element",
+    "TA": "One record per planned element per arm",
+    "TV": "One record per planned visit per arm",
+    "TI": "One record per inclusion/exclusion criterion",
+    "TS": "One record per trial summary parameter value",
+}
+KEYS = {
+    "DM": ("STUDYID", "USUBJID"), "SV": ("STUDYID", "USUBJID", "VISITNUM"),
+    "SUPPDM": ("STUDYID", "RDOMAIN", "USUBJID", "QNAM"), "TE": ("STUDYID", "ETCD"),
+    "TA": ("STUDYID", "ARMCD", "TAETORD"), "TV": ("STUDYID", "VISITNUM", "ARMCD"),
+    "TI": ("STUDYID", "IETESTCD"), "TS": ("STUDYID", "TSPARMCD", "TSSEQ"),
+}  # fmt: skip
+# Variables filled from CDISC CT -> codelist name in exports/ct/sdtm-ct.yaml
+CODED = {
+    "SEX": "SEX", "AGEU": "AGEU", "RACE": "RACE", "ETHNIC": "ETHNIC", "ARMNRS": "ARMNRS", "EPOCH": "EPOCH",
+    "DSCAT": "DSCAT", "AESER": "NY", "DTHFL": "NY", "TSPARMCD": "TSPARMCD", "TSVALNF": "TSNF",
+}  # fmt: skip
+ORIGINS = {"CRF": "Collected", "Derived": "Derived", "Assigned": "Assigned", "Protocol": "Protocol"}
+INTEGER_NAMES = {"AGE", "VISITNUM", "VISITDY", "TAETORD", "AESPID"}
+
+
+def _q(name: str, ns: str = ODM_NS) -> str:
+    return f"{{{ns}}}{name}"
+
+
+def _description(parent, text: str):
+    description = etree.SubElement(parent, _q("Description"))
+    translated = etree.SubElement(description, _q("TranslatedText"))
+    translated.set(XML_LANG, "en")
+    translated.text = text
+
+
+def _data_type(var) -> str:
+    if var.type == "Char":
+        return "datetime" if var.name.endswith("DTC") else "text"
+    if var.name in INTEGER_NAMES or var.name.endswith(("SEQ", "DY")):
+        return "integer"
+    return "float"
+
+
+def _mandatory(domain_code: str, var) -> str:
+    required = {"STUDYID", "DOMAIN", "USUBJID", f"{domain_code}SEQ", f"{domain_code}TESTCD",
+                f"{domain_code}TEST", f"{domain_code}TERM", f"{domain_code}TRT", "RDOMAIN", "QNAM",
+                "QLABEL", "QVAL"}  # fmt: skip
+    return "Yes" if var.name in required else "No"
+
+
+def write_define_xml(written, directory: Path, *, study, options) -> dict[str, int]:
+    """``written``: (domain, variables, rows, lengths) of each dataset shipped. Returns
+    {"define.xml": number of ItemDefs}."""
+    ct = trial_design.controlled_terminology()
+    odm = etree.Element(
+        _q("ODM"),
+        {
+            "FileType": "Snapshot",
+            "FileOID": f"DEFINE.{study.code}",
+            "CreationDateTime": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "ODMVersion": "1.3.2",
+            "Originator": "EDC",
+            "SourceSystem": "EDC",
+            _q("Context", DEF_NS): "Submission",
+        },
+        nsmap=NSMAP,
+    )
+    study_element = etree.SubElement(odm, _q("Study"), OID=f"STUDY.{study.code}")
+    variables = etree.SubElement(study_element, _q("GlobalVariables"))
+    for tag, text in (
+        ("StudyName", study.code),
+        ("StudyDescription", study.title),
+        ("ProtocolName", study.code),
+    ):
+        etree.SubElement(variables, _q(tag)).text = text
+    version = etree.SubElement(
+        study_element,
+        _q("MetaDataVersion"),
+        {
+            "OID": f"MDV.{study.code}.SDTMIG.3.4",
+            "Name": f"{study.code} SDTM" + (" (de-identified)" if options.deidentify else ""),
+            "Description": "SDTM datasets of the study's EDC export",
+            _q("DefineVersion", DEF_NS): "2.1.0",
+            _q("CommentOID", DEF_NS): "COM.ASCII",
+        },
+    )
+    standards = etree.SubElement(version, _q("Standards", DEF_NS))
+    etree.SubElement(
+        standards, _q("Standard", DEF_NS),
+        OID=IG_STANDARD, Name="SDTMIG", Type="IG", Version="3.4", Status="Final",
+    )  # fmt: skip
+    etree.SubElement(
+        standards, _q("Standard", DEF_NS),
+        OID=CT_STANDARD, Name="CDISC/NCI", Type="CT", PublishingSet="SDTM",
+        Version=ct["package"].removeprefix("SDTM CT ").strip(), Status="Final",
+    )  # fmt: skip
+
+    item_defs, used_codelists = [], set()
+    for domain, domain_vars, _rows, lengths in written:
+        code = domain.code
+        group = etree.SubElement(
+            version,
+            _q("ItemGroupDef"),
+            {
+                "OID": f"IG.{code}",
+                "Name": code,
+                "Repeating": "No" if code == "DM" else "Yes",
+                "IsReferenceData": "Yes" if CLASSES[code] == "TRIAL DESIGN" else "No",
+                "SASDatasetName": code,
+                **({} if code.startswith("SUPP") else {"Domain": code}),
+                "Purpose": "Tabulation",
+                _q("Structure", DEF_NS): STRUCTURES[code],
+                _q("ArchiveLocationID", DEF_NS): f"LF.{code}",
+                _q("StandardOID", DEF_NS): IG_STANDARD,
+            },
+        )
+        _description(group, domain.label)
+        keys = KEYS.get(code, ("STUDYID", "USUBJID", f"{code}SEQ"))
+        for order, var in enumerate(domain_vars, start=1):
+            oid = f"IT.{code}.{var.name}"
+            ref = {"ItemOID": oid, "OrderNumber": str(order), "Mandatory": _mandatory(code, var)}
+            if var.name in keys:
+                ref["KeySequence"] = str(keys.index(var.name) + 1)
+            etree.SubElement(group, _q("ItemRef"), ref)
+            item_defs.append((oid, var, lengths.get(var.name, 8)))
+        etree.SubElement(group, _q("Class", DEF_NS), Name=CLASSES[code])
+        leaf = etree.SubElement(
+            group, _q("leaf", DEF_NS), {"ID": f"LF.{code}", _q("href", XLINK_NS): f"{code}.xpt"}
+        )
+        etree.SubElement(leaf, _q("title", DEF_NS)).text = f"{code}.xpt"
+
+    for oid, var, length in item_defs:
+        data_type = _data_type(var)
+        attributes = {"OID": oid, "Name": var.name, "DataType": data_type, "SASFieldName": var.name}
+        if data_type in ("text", "integer", "float"):
+            attributes["Length"] = str(max(1, length if data_type == "text" else 8))
+        if var.name.endswith("DY") and var.type == "Num":
+            attributes[_q("CommentOID", DEF_NS)] = "COM.STUDYDAY"
+        item = etree.SubElement(version, _q("ItemDef"), attributes)
+        _description(item, var.label)
+        if var.name in CODED:
+            used_codelists.add(CODED[var.name])
+            etree.SubElement(item, _q("CodeListRef"), CodeListOID=f"CL.{CODED[var.name]}")
+        origin = ORIGINS.get(var.origin, "Derived")
+        etree.SubElement(
+            item,
+            _q("Origin", DEF_NS),
+            {"Type": origin, **({"Source": "Investigator"} if origin == "Collected" else {})},
+        )
+
+    for name in sorted(used_codelists):
+        codelist = ct["codelists"][name]
+        element = etree.SubElement(
+            version,
+            _q("CodeList"),
+            {"OID": f"CL.{name}", "Name": name, "DataType": "text", _q("StandardOID", DEF_NS): CT_STANDARD},
+        )
+        for term in codelist["terms"]:
+            etree.SubElement(element, _q("EnumeratedItem"), CodedValue=term)
+        etree.SubElement(element, _q("Alias"), Context="nci:ExtCodeID", Name=codelist["code"])
+
+    for oid, text in (("COM.STUDYDAY", STUDY_DAY), ("COM.ASCII", ASCII_RULE)):
+        comment = etree.SubElement(version, _q("CommentDef", DEF_NS), OID=oid)
+        _description(comment, text)
+
+    etree.ElementTree(odm).write(
+        str(directory / DEFINE_XML), xml_declaration=True, encoding="UTF-8", pretty_print=True
+    )
+    return {DEFINE_XML: len(item_defs)}
