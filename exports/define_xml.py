@@ -61,6 +61,8 @@ KEYS = {
 CODED = {
     "SEX": "SEX", "AGEU": "AGEU", "RACE": "RACE", "ETHNIC": "ETHNIC", "ARMNRS": "ARMNRS", "EPOCH": "EPOCH",
     "DSCAT": "DSCAT", "AESER": "NY", "DTHFL": "NY", "TSPARMCD": "TSPARMCD", "TSVALNF": "TSNF",
+    "AESCONG": "NY", "AESDISAB": "NY", "AESDTH": "NY", "AESHOSP": "NY", "AESLIFE": "NY", "AESMIE": "NY",
+    "AEOUT": "OUT", "AEACN": "ACN", "EXROUTE": "ROUTE", "EXDOSFRM": "FRM",
 }  # fmt: skip
 ORIGINS = {"CRF": "Collected", "Derived": "Derived", "Assigned": "Assigned", "Protocol": "Protocol"}
 INTEGER_NAMES = {"AGE", "VISITNUM", "VISITDY", "TAETORD", "AESPID"}

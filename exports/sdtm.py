@@ -41,6 +41,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -180,6 +181,7 @@ DOMAINS = {
                 N("VISITDY", "Planned Study Day of Visit", "Protocol"),
                 C("SVSTDTC", "Start Date/Time of Visit"),
                 N("SVSTDY", "Study Day of Start of Visit", "Derived"),
+                C("SVENDTC", "End Date/Time of Visit"),
                 C("SVSTAT", "Visit Status", "Derived"),
                 C("SVUPDES", "Description of Unplanned Visit"),
             ),
@@ -251,6 +253,8 @@ DOMAINS = {
                 C("EXCAT", "Category of Treatment", "Assigned"),
                 N("EXDOSE", "Dose"),
                 C("EXDOSU", "Dose Units", "Assigned"),
+                C("EXDOSFRM", "Dose Form", "Assigned"),
+                C("EXROUTE", "Route of Administration", "Assigned"),
                 C("EXLOT", "Lot Number"),
                 C("EPOCH", "Epoch", "Derived"),
                 C("EXSTDTC", "Start Date/Time of Treatment"),
@@ -271,6 +275,12 @@ DOMAINS = {
                 C("AEDECOD", "Dictionary-Derived Term (CTCAE v5)", "Assigned"),
                 C("AEBODSYS", "Body System or Organ Class", "Assigned"),
                 C("AESER", "Serious Event"),
+                C("AESCONG", "Congenital Anomaly or Birth Defect"),
+                C("AESDISAB", "Persist or Signif Disability/Incapacity"),
+                C("AESDTH", "Results in Death"),
+                C("AESHOSP", "Requires or Prolongs Hospitalization"),
+                C("AESLIFE", "Is Life Threatening"),
+                C("AESMIE", "Other Medically Important Serious Event"),
                 C("AETOXGR", "Standard Toxicity Grade (maximum)", "Derived"),
                 C("AEREL", "Causality (CAR-T)"),
                 C("AERELLD", "Causality (lymphodepletion)"),
@@ -300,9 +310,12 @@ DOMAINS = {
                 C("LBSTRESC", "Character Result/Finding in Std Format", "Derived"),
                 N("LBSTRESN", "Numeric Result/Finding in Standard Units", "Derived"),
                 C("LBSTRESU", "Standard Units", "Derived"),
+                N("LBSTNRLO", "Reference Range Lower Limit-Std Units", "Derived"),
+                N("LBSTNRHI", "Reference Range Upper Limit-Std Units", "Derived"),
                 C("LBNRIND", "Reference Range Indicator", "Derived"),
                 C("LBTOXGR", "Standard Toxicity Grade", "Derived"),
                 C("LBSTAT", "Completion Status"),
+                C("LBREASND", "Reason Test Not Done"),
                 *VISIT,
                 C("EPOCH", "Epoch", "Derived"),
                 *dtc("LB", "Date/Time of Specimen Collection"),
@@ -566,6 +579,9 @@ class Context:
         """ISO 8601 text of a date or time stamp, as de-identification shows it."""
         if value is None:
             return ""
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            # The site's own clock, without an offset: a collection at 08:30 in Yancheng is 08:30.
+            value = value.astimezone(ZoneInfo(participant.site.timezone)).replace(tzinfo=None)
         if self.options.deidentify:
             if self.options.date_mode == "study_day":
                 return ""
@@ -800,6 +816,7 @@ def sv_rows(ctx):
                     VISITDY=planned_day(visit.target_day),
                     SVSTDTC=ctx.dtc(p, visit.visit_date),
                     SVSTDY=ctx.dy(p, visit.visit_date),
+                    SVENDTC=ctx.dtc(p, visit.visit_date),  # one-day visits
                     SVSTAT="NOT DONE" if visit.missed else "",
                     SVUPDES=ctx.free_text(visit.status_reason) if visit.unscheduled else "",
                 )
@@ -934,6 +951,8 @@ def ex_rows(ctx):
                         EXCAT="LYMPHODEPLETION",
                         EXDOSE=num(dose),
                         EXDOSU="mg",
+                        EXDOSFRM="INJECTION",
+                        EXROUTE="INTRAVENOUS",
                         EXSTDTC=ctx.dtc(p, form.assessed_on),
                         EXENDTC=ctx.dtc(p, form.assessed_on),
                         EXSTDY=ctx.dy(p, form.assessed_on),
@@ -950,6 +969,8 @@ def ex_rows(ctx):
                     EXCAT="CAR-T",
                     EXDOSE=num(form.dose_per_kg),
                     EXDOSU="CAR+ viable cells/kg",
+                    EXDOSFRM="SUSPENSION",
+                    EXROUTE="INTRAVENOUS",
                     EXLOT=char(form.product_lot),
                     EXSTDTC=ctx.dtc(p, start),
                     EXENDTC=ctx.dtc(p, end),
@@ -967,6 +988,8 @@ def ex_rows(ctx):
                     EXTRT=CAR_T,
                     EXCAT="CAR-T",
                     EXDOSU="CAR+ viable cells/kg",
+                    EXDOSFRM="SUSPENSION",
+                    EXROUTE="INTRAVENOUS",
                     EXSTDTC=ctx.dtc(p, p.infusion_date),
                     EXENDTC=ctx.dtc(p, p.infusion_date),
                     EXSTDY=ctx.dy(p, p.infusion_date),
@@ -1005,11 +1028,12 @@ def ae_rows(ctx):
                     ),
                     AEBODSYS=char(event.soc),
                     AESER="Y" if event.serious else "N",
+                    **seriousness(event),
                     AETOXGR=str(max(grades)) if grades else "",
                     AEREL=event.relationship_car_t.upper(),
                     AERELLD=event.relationship_lymphodepletion.upper(),
-                    AEACN=event.action_taken.upper(),
-                    AEOUT=event.outcome.upper(),
+                    AEACN=AE_ACTION.get(event.action_taken, ""),
+                    AEOUT=AE_OUTCOME.get(event.outcome, ""),
                     AESICAT=event.aesi_category.upper(),
                     AESTDTC=ctx.dtc(p, _at(event.onset_date, event.onset_time)),
                     AEENDTC=ctx.dtc(p, _at(event.resolution_date, event.resolution_time)),
@@ -1018,6 +1042,42 @@ def ae_rows(ctx):
                     AEENDY=ctx.dy(p, event.resolution_date),
                 )
                 yield row
+
+
+SERIOUSNESS = {
+    "AESCONG": "serious_congenital_anomaly",
+    "AESDISAB": "serious_disability",
+    "AESDTH": "serious_death",
+    "AESHOSP": "serious_hospitalisation",
+    "AESLIFE": "serious_life_threatening",
+    "AESMIE": "serious_important_medical_event",
+}
+# CDISC CT OUT (C66768) and ACN (C66767). ACN has no "delayed": a delayed infusion was given at the
+# planned dose (DOSE NOT CHANGED); the CRF's own wording stays in the ODM archive.
+AE_OUTCOME = {
+    "recovered": "RECOVERED/RESOLVED",
+    "recovering": "RECOVERING/RESOLVING",
+    "not_recovered": "NOT RECOVERED/NOT RESOLVED",
+    "sequelae": "RECOVERED/RESOLVED WITH SEQUELAE",
+    "fatal": "FATAL",
+    "unknown": "UNKNOWN",
+}
+AE_ACTION = {
+    "none": "DOSE NOT CHANGED",
+    "lymphodepletion_reduced": "DOSE REDUCED",
+    "lymphodepletion_interrupted": "DRUG INTERRUPTED",
+    "infusion_delayed": "DOSE NOT CHANGED",
+    "infusion_interrupted": "DRUG INTERRUPTED",
+    "infusion_not_given": "DRUG WITHDRAWN",
+    "not_applicable": "NOT APPLICABLE",
+}
+
+
+def seriousness(event) -> dict:
+    """AESCONG…AESMIE: Y/N for a serious event, null for a non-serious one (SDTMIG)."""
+    if not event.serious:
+        return dict.fromkeys(SERIOUSNESS, "")
+    return {name: "Y" if getattr(event, field) else "N" for name, field in SERIOUSNESS.items()}
 
 
 def lab_test_code(code: str) -> str:
@@ -1060,13 +1120,27 @@ def lb_rows(ctx):
                             result.flag, "NORMAL" if result.lln or result.uln else ""
                         ),
                         LBTOXGR="" if result.ctcae_grade is None else str(result.ctcae_grade),
+                        LBSTNRLO=standard_limit(result, result.lln),
+                        LBSTNRHI=standard_limit(result, result.uln),
                         LBSTAT="NOT DONE" if result.not_done else "",
+                        LBREASND="NOT RECORDED ON THE CRF" if result.not_done else "",
                         **visit_columns(panel.visit),
                         LBDTC=ctx.dtc(p, collected),
                         LBDY=ctx.dy(p, collected),
                         EPOCH=ctx.epoch(p, collected),
                     )
                     yield row
+
+
+def standard_limit(result, limit) -> float | None:
+    """A reference limit in the standard unit: the result's own conversion factor applied to it."""
+    if limit is None:
+        return None
+    if result.unit == result.standard_unit:
+        return num(limit)
+    if result.value in (None, 0) or result.standard_value is None:
+        return None
+    return round(float(limit * result.standard_value / result.value), 6)
 
 
 VITAL_TESTS = (
@@ -1147,7 +1221,9 @@ def rs_rows(ctx):
             for visit_row in result.rows:
                 visit = visits.get(visit_row.visit_id)
                 on = visit_row.on
-                if ctx.options.cutoff and (on is None or on > ctx.options.cutoff):
+                if on is None:  # a visit not reached: no assessment happened, no placeholder row
+                    continue
+                if ctx.options.cutoff and on > ctx.options.cutoff:
                     continue
                 for key, (code, test, category) in RESPONSE_TESTS.items():
                     derived = visit_row.values.get(key)

@@ -35,6 +35,8 @@ REQUIRED = {
 CODED = {
     "SEX": "SEX", "AGEU": "AGEU", "RACE": "RACE", "ETHNIC": "ETHNIC", "ARMNRS": "ARMNRS", "EPOCH": "EPOCH",
     "DSCAT": "DSCAT", "AESER": "NY", "DTHFL": "NY", "TSPARMCD": "TSPARMCD", "TSVALNF": "TSNF",
+    "AESCONG": "NY", "AESDISAB": "NY", "AESDTH": "NY", "AESHOSP": "NY", "AESLIFE": "NY", "AESMIE": "NY",
+    "AEOUT": "OUT", "AEACN": "ACN", "EXROUTE": "ROUTE", "EXDOSFRM": "FRM",
 }  # fmt: skip
 TS_CODED = {
     "TBLIND": "TBLIND", "TCNTRL": "TCNTRL", "TINDTP": "TINDTP", "TPHASE": "TPHASE", "TTYPE": "TTYPE",
@@ -242,3 +244,30 @@ def test_define_xml_is_valid_define_2_1_and_names_every_dataset_and_variable(exp
         leaf = group.find("def:leaf", ns)
         assert (directory / leaf.get("{http://www.w3.org/1999/xlink}href")).exists()
     assert counts["define.xml"] == len(items)
+
+
+def test_dates_and_times_are_the_sites_local_clock_without_an_offset(exported):
+    _directory, _counts, frames = exported
+    for domain, frame in frames.items():
+        for column in [c for c in frame.columns if c.endswith("DTC")]:
+            assert not any("+" in v or v.endswith("Z") for v in frame[column]), (domain, column)
+    lb = frames["LB"]
+    timed = [v for v in lb.LBDTC if "T" in v]
+    assert timed, "no lab collection time"
+
+
+def test_lab_and_exposure_and_ae_carry_the_standard_variables(exported):
+    _directory, _counts, frames = exported
+    lb = frames["LB"]
+    ranged = lb[(lb.LBORNRLO != "") & (lb.LBORRESU == lb.LBSTRESU)]
+    assert len(ranged) and (ranged.LBSTNRLO.astype(float) == ranged.LBORNRLO.astype(float)).all()
+    assert (lb[lb.LBSTAT == "NOT DONE"].LBREASND != "").all()
+    ex = frames["EX"]
+    assert set(ex.EXROUTE) == {"INTRAVENOUS"} and "SUSPENSION" in set(ex.EXDOSFRM)
+    ae = frames["AE"]
+    assert len(ae) and set(ae.AEOUT) <= set(sdtm.AE_OUTCOME.values()) | {""}
+    serious = ae[ae.AESER == "Y"]
+    assert serious[list(sdtm.SERIOUSNESS)].isin(["Y", "N"]).all().all()
+    assert (ae[ae.AESER == "N"][list(sdtm.SERIOUSNESS)] == "").all().all()
+    sv = frames["SV"]
+    assert (sv[sv.SVSTDTC != ""].SVENDTC != "").all()
