@@ -185,7 +185,6 @@ PERMISSIONS_POLICY = dict.fromkeys(
     (
         "accelerometer",
         "autoplay",
-        "bluetooth",
         "browsing-topics",
         "camera",
         "display-capture",

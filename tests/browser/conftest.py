@@ -79,8 +79,16 @@ def log_in(page, live_server, username, password=PASSWORD):
     page.wait_for_url("**/home/")
 
 
+CONSOLE_PROBLEMS = (
+    "Content Security Policy",
+    "Content-Security-Policy",
+    "Error with Permissions-Policy header",
+)
+
+
 def _console(message, page, violations):
     """Chromium also logs each refusal ("Refused to execute inline script because it violates the
-    following Content Security Policy directive…"), including some that raise no event."""
-    if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+    following Content Security Policy directive…"), including some that raise no event, and any feature
+    of the Permissions-Policy header it does not know."""
+    if any(problem in message.text for problem in CONSOLE_PROBLEMS):
         violations.append({"page": page.url, "console": message.text})

@@ -22,7 +22,8 @@ from django.urls.exceptions import Resolver404
 from tests.conftest import ROOT
 from tests.project.test_deployment import NOT_INHERITED, PRODUCTION_ENV
 
-ROLES = ["coordinator", "investigator", "monitor", "datamanager", "sponsoradmin", "auditor"]
+# The demo users whose pages differ (the auditor's pages are the data manager's, read-only).
+ROLES = ["coordinator", "investigator", "monitor", "datamanager", "sponsoradmin"]
 DATA_SCRIPT_TYPES = {"application/json", "application/ld+json"}
 
 
