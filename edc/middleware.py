@@ -5,6 +5,8 @@ another control character, or bytes that are not UTF-8. PostgreSQL cannot store 
 column (psycopg raises before the query is sent), so such a value in any list filter or form used to
 end as a 500; refusing it once here covers every filter and form, including future ones.
 
+``PermissionsPolicyMiddleware`` sends the Permissions-Policy header (settings.PERMISSIONS_POLICY).
+
 ``BrokerUnavailableMiddleware`` turns an error of the task broker (Redis) that a view did not handle
 into a 503 page that says what happened, instead of a 500: the Celery settings make such errors
 arrive within seconds (``CELERY_BROKER_*`` timeouts, no publish retry).
@@ -16,6 +18,7 @@ from urllib.parse import unquote_to_bytes
 
 import kombu.exceptions
 import redis.exceptions
+from django.conf import settings
 from django.shortcuts import render
 
 logger = logging.getLogger(__name__)
@@ -77,3 +80,20 @@ class BrokerUnavailableMiddleware:
             logger.error("Task broker unavailable during %s %s: %s", request.method, request.path, exception)
             return render(request, "503_broker.html", status=503)
         return None
+
+
+class PermissionsPolicyMiddleware:
+    """Sends ``Permissions-Policy`` (settings.PERMISSIONS_POLICY: feature → allow-list) on every
+    response, so that no page, nor anything injected into one, can ask for the camera, the microphone,
+    the location and the like. One header: a dependency for it would be larger than this class."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        features = settings.PERMISSIONS_POLICY.items()
+        self.header = ", ".join(f"{feature}={allow}" for feature, allow in features)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.header:
+            response.headers.setdefault("Permissions-Policy", self.header)
+        return response

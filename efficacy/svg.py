@@ -115,8 +115,10 @@ def _open(width, height, title, desc) -> tuple[list[str], str]:
     n = next(_ids)
     ids = f"svg{n}-title svg{n}-desc"
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        f'role="img" aria-labelledby="{ids}" class="edc-plot" style="max-width:{width}px">',
+        # No style attribute (the Content-Security-Policy refuses inline style): edc.css lets the plot
+        # shrink below its natural width.
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+        f'role="img" aria-labelledby="{ids}" class="edc-plot">',
         f'<title id="svg{n}-title">{escape(title)}</title><desc id="svg{n}-desc">{escape(desc)}</desc>',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
     ]

@@ -15,19 +15,11 @@ from labs.reference_data import DEFAULT_FILE, load_file
 from labs.services import ResultEntry, save_panel
 from monitoring.models import Query, QueryStatus, SourceVerification
 from signatures.models import Signature
+from tests.browser.conftest import log_in
 from tests.conftest import PASSWORD, make_participant, today_at
 from visits.services import add_unscheduled_visit
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, live_server, username):
-    page.context.clear_cookies()
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/home/")
 
 
 @pytest.fixture
