@@ -179,3 +179,12 @@ def test_production_settings_require_two_factor_and_the_demo_does_not():
 
     assert base.EDC_REQUIRE_2FA is True
     assert dev.EDC_REQUIRE_2FA is False
+
+
+def test_the_two_factor_pages_are_translated(client, required, investigator):
+    from accounts.services import set_language
+
+    set_language(user=investigator, language="zh-hans")
+    sign_in(client, "investigator")
+    body = client.get(reverse("two_factor_enrol")).content.decode()
+    assert "设置双因素登录" in body and "请用身份验证器应用" in body
