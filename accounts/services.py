@@ -19,10 +19,12 @@ def record_access_event(*, kind, username, user=None, request=None):
     AccessEvent.objects.create(kind=kind, username=username[:150], user=user, ip_address=ip or None)
 
 
-def end_sessions(*, username) -> int:
+def end_sessions(*, username, request=None) -> int:
     """Delete every open session of the user named ``username``; returns how many ended.
 
     Sessions are stored encoded, so each unexpired one is decoded: a few hundred at most in one study.
+    When ``request`` runs in one of them, that session is flushed too, so that the end of the request
+    saves a fresh anonymous session instead of failing on the deleted one.
     """
     from django.contrib.auth import SESSION_KEY
     from django.contrib.sessions.models import Session
@@ -37,6 +39,9 @@ def end_sessions(*, username) -> int:
         if session.get_decoded().get(SESSION_KEY) == str(user.pk)
     ]
     Session.objects.filter(session_key__in=keys).delete()
+    session = getattr(request, "session", None)
+    if session is not None and session.session_key in keys:
+        session.flush()
     return len(keys)
 
 

@@ -39,4 +39,4 @@ def locked_out(sender, request, username, **kwargs):
     """A lockout also ends the account's open sessions: whoever guessed wrong may be using one."""
     from .services import end_sessions
 
-    end_sessions(username=username)
+    end_sessions(username=username, request=request)

@@ -188,3 +188,17 @@ def test_the_two_factor_pages_are_translated(client, required, investigator):
     sign_in(client, "investigator")
     body = client.get(reverse("two_factor_enrol")).content.decode()
     assert "设置双因素登录" in body and "请用身份验证器应用" in body
+
+
+def test_the_demo_says_its_logins_are_password_only_and_its_sponsor_admin_reaches_the_admin(seeded_demo):
+    import io
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "Two-factor sign-in is off in the demo (EDC_REQUIRE_2FA): password-only logins." in out.getvalue()
+    admin = get_user_model().objects.get(username="sponsoradmin")
+    assert admin.is_staff and admin.has_perm("accounts.add_membership")
+    assert not admin.has_perm("django_celery_beat.change_periodictask")
