@@ -10,6 +10,7 @@ access event and counts towards the account lockout, and django-otp throttles ea
 E-signatures are not affected: they re-enter the password (``services.confirm_password``).
 """
 
+import base64
 import io
 from dataclasses import dataclass
 
@@ -70,10 +71,10 @@ def start_enrolment(user) -> Enrolment:
     device = TOTPDevice.objects.devices_for_user(user, confirmed=False).filter(name=DEVICE_NAME).first()
     if device is None:
         device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
-    url = device.config_url
-    secret = url.split("secret=", 1)[1].split("&", 1)[0]
+    secret = base64.b32encode(device.bin_key).decode()
     out = io.BytesIO()
-    segno.make(url, error="m").save(out, kind="svg", scale=5, xmldecl=False, svgns=True, border=2)
+    qr = segno.make(device.config_url, error="m")
+    qr.save(out, kind="svg", scale=5, xmldecl=False, svgns=True, border=2)
     return Enrolment(device=device, secret=secret, qr_svg=out.getvalue().decode())
 
 

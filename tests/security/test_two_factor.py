@@ -182,11 +182,16 @@ def test_production_settings_require_two_factor_and_the_demo_does_not():
 
 
 def test_the_two_factor_pages_are_translated(client, required, investigator):
+    from django.utils import translation
+
     from accounts.services import set_language
 
     set_language(user=investigator, language="zh-hans")
-    sign_in(client, "investigator")
-    body = client.get(reverse("two_factor_enrol")).content.decode()
+    try:
+        sign_in(client, "investigator")
+        body = client.get(reverse("two_factor_enrol")).content.decode()
+    finally:
+        translation.activate("en")  # the request left Chinese active in this thread
     assert "设置双因素登录" in body and "请用身份验证器应用" in body
 
 
