@@ -1,4 +1,7 @@
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import translation
+from django.utils.http import urlencode
 
 SESSION_LANGUAGE = "edc_language"
 
@@ -56,3 +59,35 @@ class IdleSessionMiddleware:
             if now - session.get(self.TOUCHED, 0) >= self.RESOLUTION_SECONDS:
                 session[self.TOUCHED] = now
         return self.get_response(request)
+
+
+def two_factor_exempt(view):
+    """Mark a view a signed-in user may reach before the second factor (the 2FA pages, log out)."""
+    view.edc_two_factor_exempt = True
+    return view
+
+
+class TwoFactorMiddleware:
+    """After the password, send a user who must give a code (or enrol first) to that step.
+
+    Installed after django-otp's OTPMiddleware (``request.user.is_verified()``) and Django's
+    LoginRequiredMiddleware. Until the step is done, every other page redirects there.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        exempt = getattr(view_func, "edc_two_factor_exempt", False)
+        if exempt or not getattr(view_func, "login_required", True):
+            return None
+        from .two_factor import pending_step
+
+        step = pending_step(request.user)
+        if step is None:
+            return None
+        url = reverse("two_factor_verify" if step == "verify" else "two_factor_enrol")
+        return redirect(f"{url}?{urlencode({'next': request.get_full_path()})}")

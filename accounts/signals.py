@@ -1,5 +1,6 @@
 """Login, logout and failed logins are part of the regulated record (21 CFR 11.10(e))."""
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
@@ -31,3 +32,11 @@ def logged_out(sender, request, user, **kwargs):
 @receiver(user_login_failed)
 def login_failed(sender, credentials, request=None, **kwargs):
     _record("login_failed", request, (credentials or {}).get("username", ""))
+
+
+@receiver(user_locked_out)
+def locked_out(sender, request, username, **kwargs):
+    """A lockout also ends the account's open sessions: whoever guessed wrong may be using one."""
+    from .services import end_sessions
+
+    end_sessions(username=username, request=request)

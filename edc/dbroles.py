@@ -32,6 +32,7 @@ DELETABLE_PREFIXES = (
     "auth_user_groups",  # admin removes a user from a group
     "auth_user_user_permissions",
     "auth_group_permissions",
+    "otp_static_statictoken",  # a recovery code is deleted when used
 )
 # Read-only for the app: migration bookkeeping, the chain (written by a SECURITY DEFINER trigger).
 READ_ONLY = ("django_migrations", "auditchain_link")

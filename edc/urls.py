@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from accounts import views as account_views
+from accounts.middleware import two_factor_exempt
 from crfs import views as crf_views
 from monitoring import views as monitoring_views
 from trials import views as trial_views
@@ -25,7 +26,9 @@ urlpatterns = [
         name="login",
     ),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", two_factor_exempt(auth_views.LogoutView.as_view()), name="logout"),
+    path("accounts/two-factor/", account_views.two_factor_verify, name="two_factor_verify"),
+    path("accounts/two-factor/enrol/", account_views.two_factor_enrol, name="two_factor_enrol"),
     path("accounts/preferences/", account_views.preferences, name="preferences"),
     path("home/", trial_views.home, name="home"),
     path("home/visits/", monitoring_views.visit_worklist, name="visit_worklist"),

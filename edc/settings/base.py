@@ -22,7 +22,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 DEMO_MODE = env.bool("EDC_DEMO_MODE", default=False)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.EdcAdminConfig",  # django.contrib.admin with the sponsor admin's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_celery_beat",
     "crispy_forms",
     "crispy_bootstrap5",
@@ -63,8 +66,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "edc.middleware.BadInputMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "accounts.middleware.IdleSessionMiddleware",
     "pghistory.middleware.HistoryMiddleware",
@@ -133,9 +138,13 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Django's default similarity (0.7) lets "pwtest3pwtest3" through for user "pwtest3" (0.67).
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"max_similarity": 0.5},
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -154,6 +163,11 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# Two-factor sign-in (accounts.two_factor): sponsor admins, data managers and investigators must sign in
+# with a TOTP code after the password; others may enrol. Off only in the demo of ``make run``.
+EDC_REQUIRE_2FA = env.bool("EDC_REQUIRE_2FA", default=True)
+OTP_TOTP_ISSUER = "UDCAR EDC"
 
 # Idle timeout: the session expires SESSION_IDLE_TIMEOUT seconds after the last request
 # (accounts.middleware.IdleSessionMiddleware renews it, at most once a minute).

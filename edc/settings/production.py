@@ -15,6 +15,7 @@ if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set the ALLOWED_HOSTS environment variable")
 DEBUG = False
 DEMO_MODE = False
+EDC_REQUIRE_2FA = env.bool("EDC_REQUIRE_2FA", default=True)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -1,5 +1,7 @@
 """An investigator signs a visit after re-entering the password (21 CFR 11.50, 11.200)."""
 
+from datetime import timedelta
+
 import pytest
 from axes.models import AccessAttempt
 from django.urls import reverse
@@ -65,9 +67,10 @@ def test_five_wrong_passwords_lock_the_account(client, investigator, visit):
         response = client.post(url, {"meaning": "visit_approved", "password": "wrong"})
     assert response.status_code == 429 and "locked" in response.content.decode()
     assert AccessEvent.objects.filter(kind="login_failed", username=investigator.username).count() == 5
+    # The lockout ended the investigator's sessions, this one included (issue 15).
     response = client.post(url, {"meaning": "visit_approved", "password": PASSWORD})
-    assert response.status_code == 429 and not Signature.objects.exists()
-    client.logout()
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+    assert not Signature.objects.exists()
     login = client.post(reverse("login"), {"username": investigator.username, "password": PASSWORD})
     assert login.status_code == 429 and "_auth_user_id" not in client.session
 
@@ -130,3 +133,20 @@ def test_a_visit_not_done_cannot_be_signed(investigator, participant, signing_re
     baseline = participant.visits.get(code="BL")
     with pytest.raises(DomainError, match="no visit date"):
         services.sign_visit(user=investigator, visit=baseline, password=PASSWORD, request=signing_request)
+
+
+def test_a_lockout_after_a_minute_of_silence_still_answers_the_lockout_page(client, investigator, visit):
+    """The locking request renews the session's expiry (IdleSessionMiddleware) in the session the lockout
+    deletes: it must answer the lockout page, not a "session deleted" error."""
+    import time_machine
+    from django.utils import timezone
+
+    start = timezone.now()
+    client.force_login(investigator)
+    url = reverse("sign_visit", args=[visit.pk])
+    with time_machine.travel(start, tick=False):
+        for _attempt in range(4):
+            client.post(url, {"meaning": "visit_approved", "password": "wrong"})
+    with time_machine.travel(start + timedelta(minutes=2), tick=False):
+        response = client.post(url, {"meaning": "visit_approved", "password": "wrong"})
+    assert response.status_code == 429

@@ -278,6 +278,8 @@ NOT_CREATING = {
     "notification_mark_all_read": "marks read; a repeat changes nothing",
     "export_cancel": "cancels a job; a repeat finds it cancelled and changes nothing",
     "export_retry": "at most one retry per job: the job row is locked and a second retry is refused",
+    "two_factor_verify": "checks a code; django-otp refuses a code used once",
+    "two_factor_enrol": "confirms the one pending authenticator; a repeat finds it confirmed",
 }
 # Writing pages handled by edc.views.submit, which gives every form the key: the update pages.
 UPDATING = {

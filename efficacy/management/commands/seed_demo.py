@@ -21,6 +21,7 @@ from trials import services
 from trials.models import DoseLevel, Participant, Study
 from visits.models import Visit
 
+DEMO = "Demo set-up"
 DEMO_USERS = [
     # user name, role, site code (None: every site), display name
     ("coordinator", Role.COORDINATOR, "YC", ("Demo", "Coordinator YC")),
@@ -93,22 +94,22 @@ class Command(BaseCommand):
                     first_name=first,
                     last_name=last,
                     email=f"{username}@example.invalid",
-                    is_staff=role == Role.SPONSOR_ADMIN,
                 )
             else:
                 user.set_password(password)
                 user.save(update_fields=["password"])
             if role == Role.MONITOR:
                 for site in sites.values():
-                    grant_membership(by=system, user=user, study=study, role=role, site=site)
+                    grant_membership(by=system, user=user, study=study, role=role, site=site, reason=DEMO)
             else:
-                grant_membership(
-                    by=system, user=user, study=study, role=role, site=sites[site_code] if site_code else None
-                )
+                site = sites[site_code] if site_code else None
+                grant_membership(by=system, user=user, study=study, role=role, site=site, reason=DEMO)
             where = site_code or (", ".join(sites) if role == Role.MONITOR else "all sites")
             self.stdout.write(f"  {username:<13} {role.label:<17} {where:<9} password: {password}")
-        if role_admin := User.objects.filter(username="sponsoradmin").first():
-            _admin_permissions(role_admin)
+        if not settings.EDC_REQUIRE_2FA:
+            self.stdout.write(
+                "  Two-factor sign-in is off in the demo (EDC_REQUIRE_2FA): password-only logins."
+            )
         if Participant.objects.filter(site__study=study).exists():
             self.stdout.write("Demo participants already exist.")
             return
@@ -127,32 +128,6 @@ class Command(BaseCommand):
         User = get_user_model()
         user, _ = User.objects.get_or_create(username="system", defaults={"is_active": False})
         return user
-
-
-ADMIN_MODELS = (
-    "user",
-    "membership",
-    "profile",
-    "site",
-    "doselevel",
-    "study",
-    "protocolversion",
-    "accessevent",
-    "periodictask",
-    "crontabschedule",
-    "intervalschedule",
-)
-
-
-def _admin_permissions(user):
-    """The sponsor admin manages users, memberships, sites and schedules in the admin, never clinical data."""
-    from django.contrib.auth.models import Permission
-
-    perms = Permission.objects.filter(
-        content_type__app_label__in=["auth", "accounts", "trials", "django_celery_beat"],
-        codename__in=[f"{action}_{model}" for action in ("view", "add", "change") for model in ADMIN_MODELS],
-    )
-    user.user_permissions.add(*perms)
 
 
 def _make(user, site, stage, age_days, i, levels):
