@@ -70,3 +70,106 @@ def unscheduled_forms(participant) -> list[str] | None:
     """The forms the protocol offers at unscheduled visits; None when it does not say (all of them)."""
     content = participant.protocol_version.content or {}
     return content.get("schedule", {}).get("unscheduled_forms")
+
+
+def form_statuses(visit, codes) -> dict[str, str]:
+    """{code: "not_started" | "in_progress" | "complete"} of ``codes`` at ``visit`` (one query per form)."""
+    statuses = {}
+    for code in codes:
+        spec = FORMS.get(code)
+        if spec is None:
+            continue
+        found = set(
+            spec.model.objects.filter(visit=visit, entered_in_error=False).values_list("status", flat=True)
+        )
+        statuses[code] = Cell(code, True, [(None, s) for s in found]).status
+    return statuses
+
+
+def expected_forms(visit) -> list[str]:
+    """The form codes a visit expects, in protocol order (an unscheduled visit: those of the protocol)."""
+    if visit.definition is not None:
+        return list(visit.definition.forms)
+    if visit.unscheduled:
+        return [c for c in (unscheduled_forms(visit.participant) or FORMS) if c in FORMS]
+    return []
+
+
+def form_url(visit, code: str) -> str:
+    """Where the form ``code`` of ``visit`` is entered (the laboratory panel still missing, for labs)."""
+    from django.urls import reverse
+    from django.utils.module_loading import import_string
+
+    spec = FORMS.get(code)
+    if spec is not None and spec.entry_url:
+        return import_string(spec.entry_url)(visit)
+    return reverse("form_entry", args=[visit.pk, code])
+
+
+@dataclass(frozen=True)
+class NextForm:
+    visit: object
+    code: str
+
+    @property
+    def title(self):
+        return FORMS[self.code].title
+
+    @property
+    def url(self) -> str:
+        return form_url(self.visit, self.code)
+
+
+def next_form_of_visit(visit, after: str | None = None) -> NextForm | None:
+    """The next form of ``visit`` not yet complete: after ``after`` in protocol order, then from the top."""
+    codes = [c for c in expected_forms(visit) if c in FORMS]
+    statuses = form_statuses(visit, codes)
+    start = codes.index(after) + 1 if after in codes else 0
+    for code in codes[start:] + codes[:start]:
+        if code != after and statuses.get(code) != "complete":
+            return NextForm(visit, code)
+    return None
+
+
+def next_form_of_participant(participant, *, skip=None, now=None) -> NextForm | None:
+    """The first form not complete of the participant's visits that took place or whose window is open,
+    in schedule order; ``skip`` ((visit id, code)) leaves out the form just saved."""
+    visits, codes, grid = casebook(participant)
+    for visit in visits:
+        if visit.status not in ("done", "open", "overdue"):
+            continue
+        for code in codes:
+            cell = grid[visit.pk][code]
+            if (visit.pk, code) == skip or not cell.expected or code not in FORMS:
+                continue
+            if cell.status != "complete":
+                return NextForm(visit, code)
+    return None
+
+
+# What a "save" button asks for next (its value on ``name="complete"``): the next form of the visit, of
+# the participant, or the next laboratory panel of the visit.
+NEXT_OF_VISIT, NEXT_OF_PARTICIPANT = "visit", "participant"
+
+
+def url_after_save(then: str, *, visit, code: str, default: str) -> str:
+    """Where a save lands: the next form the button asked for, else ``default`` (the casebook when the
+    visit or the participant has nothing left to enter)."""
+    from django.urls import reverse
+
+    if then == NEXT_OF_VISIT:
+        found = next_form_of_visit(visit, after=code)
+    elif then == NEXT_OF_PARTICIPANT:
+        found = next_form_of_participant(visit.participant, skip=(visit.pk, code))
+    else:
+        return default
+    return found.url if found else reverse("casebook", args=[visit.participant_id])
+
+
+def visit_defaults(spec, visit) -> dict:
+    """A new form's date: the visit's date (the infusion form: Day 0 when it is already recorded)."""
+    name = spec.visit_date_field
+    day = visit.visit_date
+    if name == "infusion_date":
+        day = visit.participant.infusion_date or day
+    return {name: day} if name and day else {}

@@ -57,7 +57,8 @@ def form_entry(request, visit_pk, code, form_pk=None):
         prefilled = {
             k: v for k, v in import_string(spec.prefill)(visit.participant, visit).items() if v is not None
         }
-    form = spec.form_class(request.POST or None, instance=instance, initial=prefilled)
+    initial = {**(selectors.visit_defaults(spec, visit) if instance is None else {}), **prefilled}
+    form = spec.form_class(request.POST or None, instance=instance, initial=initial)
     if instance is not None and not form.is_bound:
         form.initial["expected_version"] = instance.version
     if prefilled:
@@ -92,7 +93,12 @@ def form_entry(request, visit_pk, code, form_pk=None):
         request,
         form,
         save,
-        success_url=reverse("casebook", args=[visit.participant_id]),
+        success_url=lambda _saved: selectors.url_after_save(
+            request.POST.get("complete", ""),
+            visit=visit,
+            code=code,
+            default=reverse("casebook", args=[visit.participant_id]),
+        ),
         success_message=_("%(form)s saved.") % {"form": spec.title},
         template="crfs/form_entry.html",
         context={
