@@ -30,6 +30,9 @@ class FormSpec:
     # ``function(visit) -> url`` of the page where the form is entered next at a visit, when that is
     # not the generic form page (the laboratory panel still missing).
     entry_url: str | None = None
+    # Reverse relations whose records carry queries of their own that count on the form's casebook
+    # cell (the results of a laboratory panel).
+    query_children: tuple[str, ...] = ()
 
     @cached_property
     def model(self):

@@ -14,7 +14,9 @@ class Cell:
     code: str
     expected: bool
     instances: list = field(default_factory=list)  # [(id, status)]
-    queries: int = 0  # live queries on its instances that the reader may see
+    queries: int = 0  # live queries on its instances (and their rows: lab results) the reader may see
+    verified: str = ""  # "all": every instance verified as a whole; "partial": some fields verified
+    locked: bool = False  # a lock covers it (its form, visit, participant or the study)
 
     @property
     def status(self) -> str:
@@ -26,10 +28,12 @@ class Cell:
         return NOT_STARTED if self.code in FORMS else NOT_AVAILABLE
 
 
-def casebook(participant, query_counts=None):
+def casebook(participant, query_counts=None, review=None):
     """(visits, form codes in protocol order, {visit id: {code: Cell}}); one query per form model.
 
-    ``query_counts`` ({(content type id, object id): live queries}) puts a query count on each cell."""
+    ``query_counts`` ({(content type id, object id): live queries}) puts a query count on each cell,
+    with the queries of its rows (``FormSpec.query_children``: one more query per such form); ``review``
+    (``monitoring.selectors.casebook_review``) its verification and lock."""
     from django.contrib.contenttypes.models import ContentType
 
     visits = list(schedule_for(participant))
@@ -50,6 +54,7 @@ def casebook(participant, query_counts=None):
         )
         for pk, visit_id, status in rows:
             entered.setdefault((visit_id, code), []).append((pk, status))
+    children = _child_records(participant, codes) if query_counts else {}
     grid = {}
     for visit in visits:
         if visit.unscheduled:
@@ -60,10 +65,41 @@ def casebook(participant, query_counts=None):
             code: Cell(code, code in expected, entered.get((visit.pk, code), [])) for code in codes
         }
         for code, cell in grid[visit.pk].items():
-            if query_counts and cell.instances and code in FORMS:
-                ct = ContentType.objects.get_for_model(FORMS[code].model).pk
-                cell.queries = sum(query_counts.get((ct, pk), 0) for pk, _status in cell.instances)
+            if code not in FORMS:
+                continue
+            ct = ContentType.objects.get_for_model(FORMS[code].model).pk
+            keys = [(ct, pk) for pk, _status in cell.instances]
+            if review is not None:
+                cell.locked = review.locked(visit.pk, keys)
+            if not keys:
+                continue
+            if query_counts:
+                cell.queries = sum(query_counts.get(key, 0) for key in keys)
+                cell.queries += sum(
+                    query_counts.get(key, 0) for key in children.get(code, {}).get(visit.pk, [])
+                )
+            if review is not None:
+                cell.verified = review.verified(keys)
     return visits, codes, grid
+
+
+def _child_records(participant, codes) -> dict[str, dict[int, list[tuple[int, int]]]]:
+    """{code: {visit id: [(content type id, row id)]}} of the rows whose queries count on the cell."""
+    from django.contrib.contenttypes.models import ContentType
+
+    found: dict[str, dict[int, list]] = {}
+    for code in codes:
+        spec = FORMS.get(code)
+        for name in spec.query_children if spec else ():
+            relation = spec.model._meta.get_field(name)
+            row_model, fk = relation.related_model, relation.field.name
+            ct = ContentType.objects.get_for_model(row_model).pk
+            rows = row_model.objects.filter(
+                **{f"{fk}__participant": participant, f"{fk}__entered_in_error": False}
+            ).values_list("pk", f"{fk}__visit_id")
+            for pk, visit_id in rows:
+                found.setdefault(code, {}).setdefault(visit_id, []).append((ct, pk))
+    return found
 
 
 def unscheduled_forms(participant) -> list[str] | None:

@@ -18,7 +18,9 @@ from .registry import FORMS
 def casebook(request, pk):
     participant = trial_selectors.participant_for(request.user, pk)
     visits, codes, grid = selectors.casebook(
-        participant, query_counts=query_selectors.live_counts_by_record(request.user, participant)
+        participant,
+        query_counts=query_selectors.live_counts_by_record(request.user, participant),
+        review=query_selectors.casebook_review(request.user, participant),
     )
     rows = [(visit, [grid[visit.pk][code] for code in codes]) for visit in visits]
     return render(

@@ -12,5 +12,6 @@ SPECS = [
         "labs.forms.LabPanelForm",
         repeating=True,
         entry_url="labs.selectors.next_panel_url",
+        query_children=("results",),
     ),
 ]

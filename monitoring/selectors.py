@@ -387,3 +387,40 @@ def review_history_objects(record) -> list:
         *SourceVerification.objects.filter(content_type=content_type, object_id=record.pk),
         *Lock.objects.filter(content_type=content_type, object_id=record.pk),
     ]
+
+
+@dataclass
+class CasebookReview:
+    """The verification and lock state of a participant's forms, for the casebook grid (two queries)."""
+
+    whole: set = field(default_factory=set)  # (content type id, object id) verified as a whole
+    some: set = field(default_factory=set)  # (content type id, object id) with a field verified
+    locks: ParticipantLocks = None
+    form_locks: set = field(default_factory=set)
+
+    def verified(self, keys) -> str:
+        if keys and all(key in self.whole for key in keys):
+            return "all"
+        return "partial" if any(key in self.whole or key in self.some for key in keys) else ""
+
+    def locked(self, visit_id, keys) -> bool:
+        locks = self.locks
+        if locks.study or locks.participant or visit_id in locks.visits:
+            return True
+        return bool(keys) and all(key in self.form_locks for key in keys)
+
+
+def casebook_review(user, participant) -> CasebookReview:
+    review = CasebookReview(locks=participant_locks(user, participant))
+    rows = SourceVerification.objects.filter(participant=participant, cleared_at=None).values_list(
+        "content_type_id", "object_id", "field_name"
+    )
+    for ct, pk, name in rows:
+        (review.some if name else review.whole).add((ct, pk))
+    if review.locks.forms:
+        review.form_locks = set(
+            Lock.objects.filter(participant=participant, scope=LockScope.FORM, unlocked_at=None).values_list(
+                "content_type_id", "object_id"
+            )
+        )
+    return review
