@@ -33,6 +33,7 @@ def casebook(request, pk):
             "forms": FORMS,
             "titles": {code: (FORMS[code].title if code in FORMS else code) for code in codes},
             "can_enter": can(request.user, Action.ENTER_DATA, participant.site),
+            "can_verify": can(request.user, Action.VERIFY, participant.site),
         },
     )
 

@@ -424,3 +424,51 @@ def casebook_review(user, participant) -> CasebookReview:
             )
         )
     return review
+
+
+def complete_forms_of_visit(user, visit) -> list:
+    """The complete live forms of ``visit`` (one query per form model), for SDV of the whole visit."""
+    from crfs.models import FormStatus
+    from crfs.registry import FORMS
+
+    if visit.participant.site_id not in site_ids(user):
+        return []
+    return [
+        record
+        for spec in FORMS.values()
+        for record in spec.model.objects.filter(
+            visit=visit, status=FormStatus.COMPLETE, entered_in_error=False
+        ).select_related("participant__site__study", "visit")
+    ]
+
+
+def critical_fields_to_verify(user, code: str) -> list:
+    """The complete forms ``code`` at the user's sites whose critical fields are not all verified, each
+    with ``to_verify`` (the critical fields not verified yet), in participant and visit order."""
+    from crfs.registry import FORMS
+
+    from .verification import critical_fields
+
+    spec = FORMS.get(code)
+    if spec is None:
+        return []
+    forms = list(
+        _complete_forms(list(site_ids(user)))[code]
+        .select_related("participant__site__study", "visit")
+        .order_by("participant__site__code", "participant__study_id", "visit__sequence")
+    )
+    content_type = ContentType.objects.get_for_model(spec.model)
+    done: dict[int, set] = {}
+    for pk, name in SourceVerification.objects.filter(
+        content_type=content_type, object_id__in=[f.pk for f in forms], cleared_at=None
+    ).values_list("object_id", "field_name"):
+        done.setdefault(pk, set()).add(name)
+    found = []
+    for form in forms:
+        verified = done.get(form.pk, set())
+        if "" in verified:
+            continue
+        form.to_verify = [n for n in critical_fields(form.participant.site.study, code) if n not in verified]
+        if form.to_verify:
+            found.append(form)
+    return found
