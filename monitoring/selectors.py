@@ -447,7 +447,7 @@ def critical_fields_to_verify(user, code: str) -> list:
     with ``to_verify`` (the critical fields not verified yet), in participant and visit order."""
     from crfs.registry import FORMS
 
-    from .verification import critical_fields
+    from .verification import critical_fields, field_label
 
     spec = FORMS.get(code)
     if spec is None:
@@ -468,7 +468,11 @@ def critical_fields_to_verify(user, code: str) -> list:
         verified = done.get(form.pk, set())
         if "" in verified:
             continue
-        form.to_verify = [n for n in critical_fields(form.participant.site.study, code) if n not in verified]
+        form.to_verify = [
+            field_label(spec.model, n)
+            for n in critical_fields(form.participant.site.study, code)
+            if n not in verified
+        ]
         if form.to_verify:
             found.append(form)
     return found
