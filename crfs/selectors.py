@@ -54,7 +54,7 @@ def casebook(participant, query_counts=None, review=None):
         )
         for pk, visit_id, status in rows:
             entered.setdefault((visit_id, code), []).append((pk, status))
-    children = _child_records(participant, codes) if query_counts else {}
+    children = _child_records(participant, codes) if query_counts is not None else {}
     grid = {}
     for visit in visits:
         if visit.unscheduled:

@@ -278,6 +278,8 @@ NOT_CREATING = {
     "notification_mark_all_read": "marks read; a repeat changes nothing",
     "export_cancel": "cancels a job; a repeat finds it cancelled and changes nothing",
     "export_retry": "at most one retry per job: the job row is locked and a second retry is refused",
+    "sdv_verify_visit": "bulk SDV: each form row is locked and a repeat finds its fields verified",
+    "sdv_verify_across": "bulk SDV: each form row is locked and a repeat finds its fields verified",
 }
 # Writing pages handled by edc.views.submit, which gives every form the key: the update pages.
 UPDATING = {
