@@ -91,9 +91,16 @@ def test_the_keyboard_focuses_the_first_field_and_enter_does_not_submit(
     assert page.evaluate("document.activeElement.name") == "heart_rate"
     assert not FORMS["vital_signs"].model.objects.filter(visit=visit).exists()
     page.keyboard.type("70")
+    page.fill("[name=assessed_on]", visit.target_date.isoformat())
+    page.fill("[name=systolic_bp]", "120")
+    page.fill("[name=diastolic_bp]", "80")
+    page.fill("[name=weight_kg]", "60")
+    page.focus("[name=weight_kg]")
     with page.expect_navigation():
         page.keyboard.press("Control+Enter")  # complete, then the visit's next form
-    assert FORMS["vital_signs"].model.objects.get(visit=visit).heart_rate == 70
+    saved = FORMS["vital_signs"].model.objects.get(visit=visit)
+    assert (saved.heart_rate, saved.status) == (70, "complete")
+    assert page.url.endswith(f"/visits/{visit.pk}/forms/physical_exam/")
 
 
 def test_a_monitor_sees_queries_inside_fields_and_verifies_a_whole_visit_in_one_click(
