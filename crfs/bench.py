@@ -111,17 +111,10 @@ def enter_day28_visit(
         },
     )
     _next(page)
-    for system in (
-        "general",
-        "skin",
-        "head_neck",
-        "lymph_nodes",
-        "cardiovascular",
-        "respiratory",
-        "abdomen",
-        "musculoskeletal",
-        "neurological",
-    ):
+    from crfs.models import PhysicalExam
+    from disease_activity.models import BILAG_SYSTEMS
+
+    for system in PhysicalExam.SYSTEMS:
         _select(page, system, "normal")
     _next(page)
     _fill(page, {"look_back_days": "10"})
@@ -132,18 +125,8 @@ def enter_day28_visit(
     _next(page)
     _fill(page, {"pga": "0.8"})
     _next(page)
-    for system in (
-        "constitutional",
-        "mucocutaneous",
-        "neuropsychiatric",
-        "cardiorespiratory",
-        "gastrointestinal",
-        "ophthalmic",
-        "renal",
-        "haematological",
-    ):
-        _select(page, system, "D")
-    _select(page, "musculoskeletal", "C")
+    for system in BILAG_SYSTEMS:
+        _select(page, system, "C" if system == "musculoskeletal" else "D")
     _next(page)
     for panel in ("haematology", "chemistry"):
         collected = page.input_value("#entry-form [name=collected_at]")

@@ -18,14 +18,7 @@ from monitoring.locks import lock
 from monitoring.services import open_query
 from monitoring.verification import verify_form
 from tests.conftest import make_participant, today_at
-
-VITALS = {
-    "temperature_c": Decimal("36.8"),
-    "heart_rate": 72,
-    "systolic_bp": 120,
-    "diastolic_bp": 80,
-    "weight_kg": Decimal("70.0"),
-}
+from tests.monitoring.test_sdv import VITALS
 
 
 @pytest.fixture

@@ -115,3 +115,31 @@ def test_the_infusion_date_is_entered_once_for_day_0_and_its_visit(coordinator, 
     p.refresh_from_db()
     services.record_infusion(user=coordinator, participant=p, infusion_date=today - timedelta(days=1))
     assert p.visits.get(code="D0").visit_date == today - timedelta(days=1)
+
+
+def test_the_next_panel_defaults_to_the_first_panels_collection_and_its_day_dates_the_visit(
+    client, coordinator, infused
+):
+    from django.utils import timezone
+
+    from labs.reference_data import DEFAULT_FILE, load_file
+    from labs.services import ResultEntry, save_panel
+
+    load_file(DEFAULT_FILE)
+    visit = d7_of(infused)
+    collected = timezone.now() - timedelta(hours=2)
+    save_panel(
+        user=coordinator,
+        visit=visit,
+        panel="haematology",
+        data={"collected_at": collected, "laboratory": "Lab", "source": "local"},
+        results=[ResultEntry("hb", Decimal("130"), "g/L")],
+    )
+    visit.refresh_from_db()
+    with timezone.override(infused.site.timezone):
+        assert visit.visit_date == timezone.localtime(collected).date()
+    client.force_login(coordinator)
+    page = client.get(reverse("lab_panel_new", args=[visit.pk]) + "?panel=chemistry").content.decode()
+    with timezone.override(infused.site.timezone):
+        shown = timezone.localtime(collected).strftime("%Y-%m-%dT%H:%M")
+    assert f'value="{shown}"' in page

@@ -2,7 +2,6 @@
 action; each field is still verified (and audited) on its own row."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -11,20 +10,11 @@ from pghistory.models import Events
 from crfs.registry import FORMS
 from crfs.services import save_form
 from monitoring.models import SourceVerification
+from tests.adverse_events.test_graded_forms import crs, icans
 from tests.conftest import make_participant, today_at
 
-CRS = {"temperature_c": Decimal("37.2"), "hypotension": "none", "vasopressors": [], "oxygen_device": "none"}
-ICANS = {
-    "orientation_correct": 4,
-    "naming_correct": 3,
-    "follows_commands": True,
-    "writes_sentence": True,
-    "counts_back_by_10": True,
-    "consciousness": "alert",
-    "seizure": "none",
-    "motor": "none",
-    "icp_cerebral_edema": "none",
-}
+CRS = crs(None)
+ICANS = icans(None)
 
 
 def infused_with_d7(coordinator, site_yc):
