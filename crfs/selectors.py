@@ -184,8 +184,8 @@ def next_form_of_participant(participant, *, skip=None, now=None) -> NextForm | 
 
 
 # What a "save" button asks for next (its value on ``name="complete"``): the next form of the visit, of
-# the participant, or the next laboratory panel of the visit.
-NEXT_OF_VISIT, NEXT_OF_PARTICIPANT = "visit", "participant"
+# the participant, another entry of a repeating form (a medication), or the next laboratory panel.
+NEXT_OF_VISIT, NEXT_OF_PARTICIPANT, ANOTHER = "visit", "participant", "another"
 
 
 def url_after_save(then: str, *, visit, code: str, default: str) -> str:
@@ -193,6 +193,8 @@ def url_after_save(then: str, *, visit, code: str, default: str) -> str:
     visit or the participant has nothing left to enter)."""
     from django.urls import reverse
 
+    if then == ANOTHER and FORMS[code].repeating:
+        return reverse("form_entry", args=[visit.pk, code])
     if then == NEXT_OF_VISIT:
         found = next_form_of_visit(visit, after=code)
     elif then == NEXT_OF_PARTICIPANT:
@@ -203,9 +205,27 @@ def url_after_save(then: str, *, visit, code: str, default: str) -> str:
 
 
 def visit_defaults(spec, visit) -> dict:
-    """A new form's date: the visit's date (the infusion form: Day 0 when it is already recorded)."""
+    """A new form's date: the visit's date; Day 0 on the infusion form and the day of lymphodepletion
+    on its forms when the participant's page recorded them first, so they are typed once."""
     name = spec.visit_date_field
     day = visit.visit_date
+    participant = visit.participant
     if name == "infusion_date":
-        day = visit.participant.infusion_date or day
+        day = participant.infusion_date or day
+    elif day is None and spec.code == "lymphodepletion" and participant.lymphodepletion_start_date:
+        day = _lymphodepletion_day(visit)
     return {name: day} if name and day else {}
+
+
+def _lymphodepletion_day(visit):
+    """The date of a lymphodepletion visit counted from the recorded start (its first visit's day)."""
+    from datetime import timedelta
+
+    days = [
+        v.target_day
+        for v in visit.participant.visits.filter(definition__isnull=False).select_related("definition")
+        if "lymphodepletion" in v.definition.forms and v.target_day is not None
+    ]
+    if visit.target_day is None or not days:
+        return None
+    return visit.participant.lymphodepletion_start_date + timedelta(days=visit.target_day - min(days))

@@ -143,3 +143,31 @@ def test_the_next_panel_defaults_to_the_first_panels_collection_and_its_day_date
     with timezone.override(infused.site.timezone):
         shown = timezone.localtime(collected).strftime("%Y-%m-%dT%H:%M")
     assert f'value="{shown}"' in page
+
+
+def test_a_repeating_form_goes_on_to_another_entry_of_the_same_visit(coordinator, infused):
+    from crfs.selectors import url_after_save
+
+    visit = infused.visits.get(code="D14")
+    assert url_after_save("another", visit=visit, code="medications", default="/") == reverse(
+        "form_entry", args=[visit.pk, "medications"]
+    )
+    assert url_after_save("another", visit=visit, code="crs", default="/") == "/"  # one per visit
+
+
+def test_the_lymphodepletion_forms_default_to_the_days_counted_from_the_recorded_start(
+    client, coordinator, site_yc, today
+):
+    from tests.conftest import make_participant
+    from trials import services
+
+    p = make_participant(
+        coordinator, site_yc, screened=today - timedelta(days=30), planned=today + timedelta(days=2)
+    )
+    start = today - timedelta(days=3)
+    services.record_lymphodepletion(user=coordinator, participant=p, start_date=start)
+    client.force_login(coordinator)
+    for code, day in (("LD-5", start), ("LD-4", start + timedelta(days=1))):
+        visit = p.visits.get(code=code)
+        page = client.get(reverse("form_entry", args=[visit.pk, "lymphodepletion"])).content.decode()
+        assert f'name="assessed_on" value="{day.isoformat()}"' in page, code
