@@ -16,7 +16,6 @@ adverse event?" prompt (``adverse_events.services.sync_lab_prompt``) in the same
 
 from dataclasses import dataclass
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 
@@ -32,7 +31,6 @@ from edc.merge import UNKNOWN, rows_at
 from monitoring.services import sync_automatic_queries
 from monitoring.verification import clear_verifications
 from signatures.services import break_signatures
-from visits.services import take_date_from_form
 
 from .analytes import BY_CODE, Panel, analytes_of
 from .checks import RESULT
@@ -233,9 +231,6 @@ def save_panel(
         # A changed result is a change of the panel: its verifications are cleared, saying which.
         results = {str(BY_CODE[code].label): (None, None) for code in rederive}
         clear_verifications(record=saved, changes=results, user=user, reason=reason)
-        if saved.collected_at is not None:  # the day of collection is the visit's date when it has none
-            collected = saved.collected_at.astimezone(ZoneInfo(participant.site.timezone)).date()
-            take_date_from_form(user=user, visit=visit, visit_date=collected)
     return saved
 
 
