@@ -23,6 +23,16 @@ class FormSpec:
     # ``function(participant, visit) -> dict``: values found in the participant's other records,
     # offered by the form's "fill from this participant's data" button (nothing is saved).
     prefill: str | None = None
+    # The field holding the day the form was done, which is the visit's date: a new form defaults to
+    # the visit date, and the first form saved with a date records the visit's date. "" when the form
+    # has none (medications); None: ``assessed_on`` when the model has it.
+    date_field: str | None = None
+    # ``function(visit) -> url`` of the page where the form is entered next at a visit, when that is
+    # not the generic form page (the laboratory panel still missing).
+    entry_url: str | None = None
+    # Reverse relations whose records carry queries of their own that count on the form's casebook
+    # cell (the results of a laboratory panel).
+    query_children: tuple[str, ...] = ()
 
     @cached_property
     def model(self):
@@ -33,6 +43,14 @@ class FormSpec:
     @cached_property
     def form_class(self):
         return import_string(self.form_path)
+
+    @cached_property
+    def visit_date_field(self) -> str:
+        """The name of the form's date field that is the visit's date, or ""."""
+        if self.date_field is not None:
+            return self.date_field
+        names = {f.name for f in self.model._meta.concrete_fields}
+        return "assessed_on" if "assessed_on" in names else ""
 
 
 # Modules whose ``SPECS`` list declares forms; each app that adds CRFs adds its module here.

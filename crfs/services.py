@@ -22,6 +22,7 @@ from monitoring.locks import refuse_if_locked
 from monitoring.services import sync_automatic_queries
 from monitoring.verification import changes_between, clear_verifications, values_of
 from signatures.services import break_signatures
+from visits.services import take_date_from_form
 
 from .checks import run_checks
 from .models import FormStatus
@@ -203,6 +204,8 @@ def save_form(
         )
         if spec.updates_participant:
             import_string(spec.updates_participant)(user=user, form=obj, reason=reason)
+        if spec.visit_date_field:
+            take_date_from_form(user=user, visit=visit, visit_date=getattr(obj, spec.visit_date_field))
         sync_automatic_queries(record=obj, participant=participant, firing=soft, quiet=quiet, user=None)
     return obj
 

@@ -33,12 +33,14 @@ SPECS = [
         "crfs.forms.InfusionForm",
         updates_participant="crfs.participant_updates.infusion_given",
         prefill="crfs.dosing.infusion_prefill",
+        date_field="infusion_date",
     ),
     FormSpec(
         "hospitalisation",
         _("Hospitalisation and discharge"),
         "crfs.Hospitalisation",
         "crfs.forms.HospitalisationForm",
+        date_field="",  # admission and discharge are not the visit's date
     ),
     FormSpec(
         "end_of_study",
@@ -46,6 +48,7 @@ SPECS = [
         "crfs.EndOfStudy",
         "crfs.forms.EndOfStudyForm",
         updates_participant="crfs.participant_updates.study_ended",
+        date_field="",
     ),
     FormSpec(
         "death",
@@ -53,5 +56,6 @@ SPECS = [
         "crfs.Death",
         "crfs.forms.DeathForm",
         updates_participant="crfs.participant_updates.death_recorded",
+        date_field="",
     ),
 ]

@@ -18,7 +18,9 @@ from .registry import FORMS
 def casebook(request, pk):
     participant = trial_selectors.participant_for(request.user, pk)
     visits, codes, grid = selectors.casebook(
-        participant, query_counts=query_selectors.live_counts_by_record(request.user, participant)
+        participant,
+        query_counts=query_selectors.live_counts_by_record(request.user, participant),
+        review=query_selectors.casebook_review(request.user, participant),
     )
     rows = [(visit, [grid[visit.pk][code] for code in codes]) for visit in visits]
     return render(
@@ -31,6 +33,7 @@ def casebook(request, pk):
             "forms": FORMS,
             "titles": {code: (FORMS[code].title if code in FORMS else code) for code in codes},
             "can_enter": can(request.user, Action.ENTER_DATA, participant.site),
+            "can_verify": can(request.user, Action.VERIFY, participant.site),
         },
     )
 
@@ -57,7 +60,8 @@ def form_entry(request, visit_pk, code, form_pk=None):
         prefilled = {
             k: v for k, v in import_string(spec.prefill)(visit.participant, visit).items() if v is not None
         }
-    form = spec.form_class(request.POST or None, instance=instance, initial=prefilled)
+    initial = {**(selectors.visit_defaults(spec, visit) if instance is None else {}), **prefilled}
+    form = spec.form_class(request.POST or None, instance=instance, initial=initial)
     if instance is not None and not form.is_bound:
         form.initial["expected_version"] = instance.version
     if prefilled:
@@ -92,7 +96,12 @@ def form_entry(request, visit_pk, code, form_pk=None):
         request,
         form,
         save,
-        success_url=reverse("casebook", args=[visit.participant_id]),
+        success_url=lambda _saved: selectors.url_after_save(
+            request.POST.get("complete", ""),
+            visit=visit,
+            code=code,
+            default=reverse("casebook", args=[visit.participant_id]),
+        ),
         success_message=_("%(form)s saved.") % {"form": spec.title},
         template="crfs/form_entry.html",
         context={

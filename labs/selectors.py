@@ -97,3 +97,40 @@ def reference_ranges_for(user, *, site_id=None, analyte: str = ""):
         r.superseded = key in seen
         seen.add(key)
     return rows
+
+
+def next_panel(visit, after: str = "") -> str | None:
+    """The next panel kind after ``after`` (panel order) not yet entered at ``visit``."""
+    entered = set(
+        LabPanel.objects.filter(visit=visit, entered_in_error=False).values_list("panel", flat=True)
+    )
+    later = Panel.values[Panel.values.index(after) + 1 :] if after in Panel.values else Panel.values
+    return next((code for code in later if code not in entered), None)
+
+
+def next_panel_url(visit) -> str:
+    """Where a visit's laboratory data are entered next: a panel in progress, else the first one missing."""
+    from django.urls import reverse
+
+    draft = (
+        LabPanel.objects.filter(visit=visit, entered_in_error=False)
+        .exclude(status="complete")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if draft is not None:
+        return reverse("lab_panel", args=[visit.pk, draft])
+    panel = next_panel(visit)
+    if panel is None:
+        return reverse("lab_panels", args=[visit.pk])
+    return reverse("lab_panel_new", args=[visit.pk]) + f"?panel={panel}"
+
+
+def collected_at_of_visit(visit):
+    """When the visit's last entered panel was collected (the default of its next panel), or None."""
+    return (
+        LabPanel.objects.filter(visit=visit, entered_in_error=False, collected_at__isnull=False)
+        .order_by("-collected_at")
+        .values_list("collected_at", flat=True)
+        .first()
+    )

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.permissions import Action, can, require
 from adverse_events.selectors import lab_prompts_by_result
+from crfs import selectors as crf_selectors
 from crfs.registry import spec_for
 from edc.errors import DomainError
 from edc.history import history_rows
@@ -92,6 +93,8 @@ def panel_entry(request, visit_pk, form_pk=None):
             results=results,
         )
         form.complete_requested = "complete" in request.POST
+        if instance is None and not form.is_bound:  # the visit's samples are usually drawn together
+            form.initial.setdefault("collected_at", selectors.collected_at_of_visit(visit))
 
         def save(**kwargs):
             try:
@@ -110,12 +113,13 @@ def panel_entry(request, visit_pk, form_pk=None):
             request,
             form,
             save,
-            success_url=reverse("lab_panels", args=[visit.pk]),
+            success_url=lambda _saved: _after_save(request, visit, panel),
             success_message=_("%(panel)s saved.") % {"panel": Panel(panel).label},
             template="labs/panel_entry.html",
             context={
                 "spec": spec_for(services.CODE),
                 "panel_label": Panel(panel).label,
+                "next_panel": selectors.next_panel(visit, after=panel),
                 "has_values": any(a.quantitative for a in analytes_of(panel)),
                 "has_results": any(a.results for a in analytes_of(panel)),
                 "visit": visit,
@@ -126,6 +130,19 @@ def panel_entry(request, visit_pk, form_pk=None):
                 "can_query": instance is not None and can(request.user, Action.QUERY, participant.site),
             },
         )
+
+
+def _after_save(request, visit, panel) -> str:
+    """The visit's panels, or the next panel, form of the visit or of the participant the button asked for."""
+    then = request.POST.get("complete", "")
+    if then == "panel":
+        following = selectors.next_panel(visit, after=panel)
+        if following is not None:
+            return reverse("lab_panel_new", args=[visit.pk]) + f"?panel={following}"
+        then = crf_selectors.NEXT_OF_VISIT
+    return crf_selectors.url_after_save(
+        then, visit=visit, code=services.CODE, default=reverse("lab_panels", args=[visit.pk])
+    )
 
 
 @require_POST

@@ -85,6 +85,56 @@ def verify_field(request, code, form_pk):
     )
 
 
+def _bulk_message(request, count: int) -> None:
+    if count:
+        messages.success(request, _("%(n)s critical fields verified against the source.") % {"n": count})
+    else:
+        messages.info(request, _("Nothing to verify: every critical field is already verified."))
+
+
+@require_POST
+def verify_visit(request, visit_pk):
+    """Risk-based SDV of a whole visit in one action: the critical fields of each of its complete forms."""
+    visit = trial_selectors.visit_for(request.user, visit_pk)
+    try:
+        count = verification.verify_critical_fields_in_bulk(
+            user=request.user, records=selectors.complete_forms_of_visit(request.user, visit)
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        _bulk_message(request, count)
+    return redirect("casebook", visit.participant_id)
+
+
+def verify_form_across(request, code):
+    """One form across participants: the complete ones whose critical fields are not all verified, to
+    verify in one action (those ticked)."""
+    from crfs.registry import FORMS
+
+    if code not in FORMS:
+        raise Http404
+    if not can(request.user, Action.VERIFY):
+        raise PermissionDenied(_("Your role does not allow this action here."))
+    forms = selectors.critical_fields_to_verify(request.user, code)
+    if request.method == "POST":
+        chosen = set(request.POST.getlist("form"))
+        try:
+            count = verification.verify_critical_fields_in_bulk(
+                user=request.user, records=[f for f in forms if str(f.pk) in chosen]
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            _bulk_message(request, count)
+        return redirect("sdv_verify_across", code)
+    return render(
+        request,
+        "monitoring/sdv_across.html",
+        {"code": code, "title": FORMS[code].title, "forms": forms},
+    )
+
+
 def sdv_progress(request):
     """SDV progress per site, participant or form, for monitors and data managers."""
     if not (can(request.user, Action.VERIFY) or can(request.user, Action.LOCK)):

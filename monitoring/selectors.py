@@ -387,3 +387,92 @@ def review_history_objects(record) -> list:
         *SourceVerification.objects.filter(content_type=content_type, object_id=record.pk),
         *Lock.objects.filter(content_type=content_type, object_id=record.pk),
     ]
+
+
+@dataclass
+class CasebookReview:
+    """The verification and lock state of a participant's forms, for the casebook grid (two queries)."""
+
+    whole: set = field(default_factory=set)  # (content type id, object id) verified as a whole
+    some: set = field(default_factory=set)  # (content type id, object id) with a field verified
+    locks: ParticipantLocks = None
+    form_locks: set = field(default_factory=set)
+
+    def verified(self, keys) -> str:
+        if keys and all(key in self.whole for key in keys):
+            return "all"
+        return "partial" if any(key in self.whole or key in self.some for key in keys) else ""
+
+    def locked(self, visit_id, keys) -> bool:
+        locks = self.locks
+        if locks.study or locks.participant or visit_id in locks.visits:
+            return True
+        return bool(keys) and all(key in self.form_locks for key in keys)
+
+
+def casebook_review(user, participant) -> CasebookReview:
+    review = CasebookReview(locks=participant_locks(user, participant))
+    rows = SourceVerification.objects.filter(participant=participant, cleared_at=None).values_list(
+        "content_type_id", "object_id", "field_name"
+    )
+    for ct, pk, name in rows:
+        (review.some if name else review.whole).add((ct, pk))
+    if review.locks.forms:
+        review.form_locks = set(
+            Lock.objects.filter(participant=participant, scope=LockScope.FORM, unlocked_at=None).values_list(
+                "content_type_id", "object_id"
+            )
+        )
+    return review
+
+
+def complete_forms_of_visit(user, visit) -> list:
+    """The complete live forms of ``visit`` (one query per form model), for SDV of the whole visit."""
+    from crfs.models import FormStatus
+    from crfs.registry import FORMS
+
+    if visit.participant.site_id not in site_ids(user):
+        return []
+    return [
+        record
+        for spec in FORMS.values()
+        for record in spec.model.objects.filter(
+            visit=visit, status=FormStatus.COMPLETE, entered_in_error=False
+        ).select_related("participant__site__study", "visit")
+    ]
+
+
+def critical_fields_to_verify(user, code: str) -> list:
+    """The complete forms ``code`` at the user's sites whose critical fields are not all verified, each
+    with ``to_verify`` (the critical fields not verified yet), in participant and visit order."""
+    from crfs.registry import FORMS
+
+    from .verification import critical_fields, field_label
+
+    spec = FORMS.get(code)
+    if spec is None:
+        return []
+    forms = list(
+        _complete_forms(list(site_ids(user)))[code]
+        .select_related("participant__site__study", "visit")
+        .order_by("participant__site__code", "participant__study_id", "visit__sequence")
+    )
+    content_type = ContentType.objects.get_for_model(spec.model)
+    done: dict[int, set] = {}
+    for pk, name in SourceVerification.objects.filter(
+        content_type=content_type, object_id__in=[f.pk for f in forms], cleared_at=None
+    ).values_list("object_id", "field_name"):
+        done.setdefault(pk, set()).add(name)
+    found = []
+    for form in forms:
+        verified = done.get(form.pk, set())
+        if "" in verified:
+            continue
+        form.to_verify = [
+            field_label(spec.model, n)
+            for n in critical_fields(form.participant.site.study, code)
+            if n not in verified
+        ]
+        if form.to_verify:
+            found.append(form)
+    return found

@@ -256,12 +256,14 @@ def visits_of_kind(user, kind: str, *, site: str = "", now: datetime | None = No
     return visits
 
 
-def missing_form_titles(visit) -> list[str]:
-    """The titles of the expected forms not complete on a visit of ``visits_of_kind("forms_missing")``."""
+def missing_form_titles(visit) -> list[tuple[str, str]]:
+    """(title, page) of the expected forms not complete on a visit of ``visits_of_kind("forms_missing")``:
+    each links to the exact form to enter."""
     from crfs.registry import FORMS
+    from crfs.selectors import form_url
 
     return [
-        str(FORMS[code].title)
+        (str(FORMS[code].title), form_url(visit, code))
         for code in (visit.definition.forms if visit.definition else [])
         if code in FORMS and getattr(visit, f"complete_{code}", True) is False
     ]

@@ -49,6 +49,11 @@ def search_participants(user, *, q: str = "", status: str = "", site: str = ""):
     return qs.order_by("site__code", "screening_number")
 
 
+def participant_by_id(user, q: str) -> list[Participant]:
+    """The participants the user may see whose study ID or screening number is exactly ``q``."""
+    return list(participants_for(user).filter(Q(study_id__iexact=q) | Q(screening_number__iexact=q))[:2])
+
+
 def schedule_for(participant, now=None):
     """The participant's visits with their computed status, in date order."""
     return (

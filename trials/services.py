@@ -15,7 +15,7 @@ from edc.audit import audited
 from edc.errors import DomainError
 from edc.integrity import before_change
 from edc.localtime import site_today
-from visits.services import create_schedule, create_screening_visit, reanchor_schedule
+from visits.services import create_schedule, create_screening_visit, date_day0_visit, reanchor_schedule
 
 from . import eligibility
 from .models import Participant, ParticipantStatus, Site
@@ -273,7 +273,7 @@ def record_infusion(
         raise DomainError(_("The infusion cannot be before enrollment."), field="infusion_date")
     if participant.lymphodepletion_start_date and infusion_date <= participant.lymphodepletion_start_date:
         raise DomainError(_("The infusion must follow lymphodepletion."), field="infusion_date")
-    correcting = participant.infusion_date is not None
+    correcting, was = participant.infusion_date is not None, participant.infusion_date
     if correcting and not reason.strip():
         raise DomainError(_("Day 0 is already recorded: give a reason for the change."), field="reason")
     with audited(user=user, action="record_infusion", reason=reason or _("infusion given")):
@@ -283,6 +283,7 @@ def record_infusion(
         p.infusion_date = infusion_date
         p.save()
         reanchor_schedule(p)
+        date_day0_visit(p, was=was, infusion_date=infusion_date)
     return p
 
 

@@ -1,7 +1,7 @@
 """Participant pages. Thin: reads through selectors, writes through services, checks via permissions."""
 
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,6 +36,10 @@ def participant_list(request):
     status = request.GET.get("status", "")
     site = request.GET.get("site", "")
     qs = selectors.search_participants(request.user, q=q, status=status, site=site)
+    if q and request.GET.get("go"):  # the header's search box: an exact or single match opens it
+        found = selectors.participant_by_id(request.user, q) or qs[:2]
+        if len(found) == 1:
+            return redirect("participant_detail", found[0].pk)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     context = {
         "page": page,

@@ -110,6 +110,21 @@ def reanchor_schedule(participant) -> int:
     return len(pending)
 
 
+def date_day0_visit(participant, *, was: date | None, infusion_date: date) -> int:
+    """The Day 0 visit took place on the infusion date: recorded with it (and corrected with it), so
+    the date is entered once. Called inside ``record_infusion``'s transaction."""
+    from django.db.models import F, Q
+
+    return (
+        participant.visits.filter(
+            definition__target_day=0, unscheduled=False, entered_in_error=False, missed=False
+        )
+        .filter(Q(visit_date__isnull=True) | Q(visit_date=was))
+        .exclude(visit_date=infusion_date)
+        .update(visit_date=infusion_date, not_applicable=False, version=F("version") + 1)
+    )
+
+
 def _locked_visit(visit, expected_version):
     current = Visit.objects.select_for_update().select_related("participant__site").get(pk=visit.pk)
     current.bump_version(expected_version)
@@ -152,6 +167,33 @@ def record_visit(*, user, visit, visit_date: date, reason: str = "", expected_ve
             _move_screening(current, visit_date)
         current.save()
         after_change(record=current, user=user, reason=reason, changes=changes)  # signatures, SDV
+    return current
+
+
+def take_date_from_form(*, user, visit, visit_date: date | None) -> Visit | None:
+    """A visit without a date takes the day its first dated form was done, so the date is entered once.
+
+    Nothing happens when the visit has a date, was marked missed or not applicable, or when the day
+    could not be a visit date (in the future, before consent): the form's own checks speak to those.
+    Called inside the form's save (its transaction and audit context, whose action names the form).
+    Returns the visit when its date was recorded.
+    """
+    participant = visit.participant
+    if visit_date is None or visit.missed or visit.not_applicable:
+        return None
+    if visit_date > site_today(participant.site.timezone) or (
+        participant.consent_date and visit_date < participant.consent_date
+    ):
+        return None
+    current = Visit.objects.select_for_update().get(pk=visit.pk)
+    if current.visit_date is not None or current.missed or current.not_applicable:
+        return None
+    before_change(current)
+    current.version += 1
+    current.visit_date = visit_date
+    current.save()
+    after_change(record=current, user=user, reason="", changes={"visit_date": (None, visit_date)})
+    visit.visit_date, visit.version = current.visit_date, current.version
     return current
 
 

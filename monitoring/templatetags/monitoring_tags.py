@@ -1,5 +1,6 @@
 from django import template
 
+from accounts.permissions import Action, can
 from monitoring import selectors
 
 register = template.Library()
@@ -30,3 +31,22 @@ def locks_of(context, participant):
 def visit_lock(locks, visit_id):
     """The active lock of one visit from ``locks_of``, or None."""
     return locks.visits.get(visit_id) if locks else None
+
+
+@register.inclusion_tag("monitoring/_field_marks.html", takes_context=True)
+def field_marks(context, record, code):
+    """Per field of a form: its live queries, its verification (or "critical" while not verified) and,
+    for monitors, a link to raise a query; placed beside each field's label by static/edc/field-marks.js."""
+    user = context["request"].user
+    if record is None or record.pk is None:
+        return {"marks": []}
+    by_field = selectors.live_by_field(user, record)
+    review = selectors.record_review(user, record, code=code)
+    can_query = can(user, Action.QUERY, record.participant.site)
+    marks = []
+    for f in review.fields:
+        queries = by_field.get(f.name, [])
+        verified = bool(f.verification or review.form_verification)
+        if queries or verified or f.critical or can_query:
+            marks.append({"name": f.name, "queries": queries, "verified": verified, "critical": f.critical})
+    return {"marks": marks, "code": code, "record": record, "can_query": can_query}

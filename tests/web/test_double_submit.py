@@ -280,6 +280,8 @@ NOT_CREATING = {
     "export_retry": "at most one retry per job: the job row is locked and a second retry is refused",
     "two_factor_verify": "checks a code; django-otp refuses a code used once",
     "two_factor_enrol": "confirms the one pending authenticator; a repeat finds it confirmed",
+    "sdv_verify_visit": "bulk SDV: each form row is locked and a repeat finds its fields verified",
+    "sdv_verify_across": "bulk SDV: each form row is locked and a repeat finds its fields verified",
 }
 # Writing pages handled by edc.views.submit, which gives every form the key: the update pages.
 UPDATING = {

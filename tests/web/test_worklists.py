@@ -312,3 +312,13 @@ def test_the_lists_behind_the_counts_never_show_another_sites_visits(
 def test_an_unknown_list_is_not_found(client, coordinator):
     client.force_login(coordinator)
     assert client.get(reverse("visit_worklist"), {"kind": "everything"}).status_code == 404
+
+
+def test_each_missing_form_links_to_the_exact_form_to_enter(client, coordinator, site_yc):
+    today = today_at(site_yc)
+    p = make_participant(coordinator, site_yc, screened=today - 20 * DAY, planned=today + 3 * DAY)
+    baseline = p.visits.get(code="BL")
+    record_visit(user=coordinator, visit=baseline, visit_date=today - 5 * DAY)
+    client.force_login(coordinator)
+    text = client.get(reverse("visit_worklist") + "?kind=forms_missing&site=YC").content.decode()
+    assert f'<a href="{reverse("form_entry", args=[baseline.pk, "vital_signs"])}" data-missing-form>' in text
