@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from accounts import views as account_views
+from api import urls as api_urls
 from crfs import views as crf_views
 from monitoring import views as monitoring_views
 from trials import views as trial_views
@@ -27,6 +28,9 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/preferences/", account_views.preferences, name="preferences"),
+    path("accounts/api-tokens/", include("api.urls_tokens")),
+    path("api/v1/", include(api_urls.v1)),
+    path("api/", include(api_urls.docs)),
     path("home/", trial_views.home, name="home"),
     path("home/visits/", monitoring_views.visit_worklist, name="visit_worklist"),
     path("rules/", views.calculators, name="calculators"),

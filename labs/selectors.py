@@ -97,3 +97,10 @@ def reference_ranges_for(user, *, site_id=None, analyte: str = ""):
         r.superseded = key in seen
         seen.add(key)
     return rows
+
+
+def lab_results_for(user):
+    """Every laboratory result at the user's sites, with its panel."""
+    return LabResult.objects.filter(panel__participant__site_id__in=site_ids(user)).select_related(
+        "panel__participant__site", "panel__visit"
+    )

@@ -387,3 +387,10 @@ def review_history_objects(record) -> list:
         *SourceVerification.objects.filter(content_type=content_type, object_id=record.pk),
         *Lock.objects.filter(content_type=content_type, object_id=record.pk),
     ]
+
+
+def verifications_for(user):
+    """Every source-data verification (live and cleared) at the user's sites."""
+    return SourceVerification.objects.filter(participant__site_id__in=site_ids(user)).select_related(
+        "participant__site", "content_type", "verified_by", "cleared_by"
+    )
