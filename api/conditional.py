@@ -39,9 +39,7 @@ def query_etag(query) -> str:
     from monitoring.models import QueryMessage
 
     messages = QueryMessage.objects.filter(query_id=query.pk).count()
-    state = "|".join(
-        str(v) for v in (query.pk, query.status, query.released_at, query.closed_at, messages)
-    )
+    state = "|".join(str(v) for v in (query.pk, query.status, query.released_at, query.closed_at, messages))
     return f'"monitoring.query.{query.pk}.{hashlib.sha256(state.encode()).hexdigest()[:16]}"'
 
 

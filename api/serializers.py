@@ -52,9 +52,24 @@ class StudySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Study
-        fields = ["id", "nct_id", "code", "title", "phase", "target_enrollment", "protocol_version", "dose_levels"]
+        fields = [
+            "id",
+            "nct_id",
+            "code",
+            "title",
+            "phase",
+            "target_enrollment",
+            "protocol_version",
+            "dose_levels",
+        ]
 
-    @extend_schema_field({"type": "object", "nullable": True, "properties": {"number": {"type": "integer"}, "label": {"type": "string"}}})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {"number": {"type": "integer"}, "label": {"type": "string"}},
+        }
+    )
     def get_protocol_version(self, study):
         current = study.current_protocol
         return {"number": current.number, "label": current.label} if current else None
@@ -118,7 +133,9 @@ LabResultSerializer = read_only(
 )
 
 AdverseEventGradeSerializer = read_only(
-    AdverseEventGrade, "AdverseEventGradeSerializer", fields=columns(AdverseEventGrade, exclude=("adverse_event",))
+    AdverseEventGrade,
+    "AdverseEventGradeSerializer",
+    fields=columns(AdverseEventGrade, exclude=("adverse_event",)),
 )
 AdverseEventSerializer = read_only(
     AdverseEvent,

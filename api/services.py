@@ -33,9 +33,7 @@ def create_token(*, user, name: str, scope: str, days: int) -> NewToken:
         raise DomainError(_("Choose read only or read and write."), field="scope")
     maximum = settings.API_TOKEN_MAX_DAYS
     if not 1 <= int(days) <= maximum:
-        raise DomainError(
-            _("A token is valid for 1 to %(max)d days.") % {"max": maximum}, field="days"
-        )
+        raise DomainError(_("A token is valid for 1 to %(max)d days.") % {"max": maximum}, field="days")
     raw, prefix = tokens.new_token()
     with audited(user=user, action="api_token.create", reason=name):
         token = ApiToken.objects.create(

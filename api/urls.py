@@ -4,9 +4,9 @@ Each route is listed here once; the schema is generated from these views, and th
 every route is in the schema and walked by every role at every site.
 """
 
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from crfs.registry import FORMS
 
@@ -32,7 +32,9 @@ v1 = [
     path("studies/<int:pk>/", record(v.Study, "study"), name="api_study"),
     path("sites/", listing(v.Sites, "study", UPDATED_SINCE), name="api_sites"),
     path("sites/<int:pk>/", record(v.Site, "study"), name="api_site"),
-    path("participants/", listing(v.Participants, "participants", SITE, UPDATED_SINCE), name="api_participants"),
+    path(
+        "participants/", listing(v.Participants, "participants", SITE, UPDATED_SINCE), name="api_participants"
+    ),
     path("participants/<int:pk>/", record(v.Participant, "participants"), name="api_participant"),
     path(
         "participants/<int:pk>/history/",
@@ -81,9 +83,9 @@ for code, spec in FORMS.items():
     ]
 
 # The schema answers a signed-in user or a token; the docs pages are for signed-in users and read
-# the schema with their session. Swagger UI and Redoc come from drf-spectacular-sidecar's static files.
+# the schema with their session. Swagger UI comes from drf-spectacular-sidecar's static files (its Redoc
+# page is left out: drf-spectacular's template loads web fonts from outside).
 docs = [
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="api_schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),
+    path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api_schema")), name="api_docs"),
 ]

@@ -310,7 +310,10 @@ def form_views(code: str, spec: FormSpec) -> tuple[type, type, type]:
     title = str(spec.title)
     return (
         documented(
-            type(f"{name}Records", (Records,), {}), tags=tags, parameters=[PARTICIPANT, UPDATED_SINCE], summary=title
+            type(f"{name}Records", (Records,), {}),
+            tags=tags,
+            parameters=[PARTICIPANT, UPDATED_SINCE],
+            summary=title,
         ),
         documented(type(f"{name}Record", (Record,), {}), tags=tags, summary=title),
         documented(type(f"{name}History", (History,), {}), tags=tags, summary=title),
@@ -422,7 +425,10 @@ class QueryAnswer(generics.GenericAPIView):
         form = self.get_serializer(data=request.data)
         form.is_valid(raise_exception=True)
         services.answer_query(
-            user=request.user, query=query, text=form.validated_data["text"], if_match=request.headers.get("If-Match")
+            user=request.user,
+            query=query,
+            text=form.validated_data["text"],
+            if_match=request.headers.get("If-Match"),
         )
         answered = _queries(request.user).get(pk=query.pk)
         response = Response(serializers.QuerySerializer(answered).data)
@@ -464,4 +470,3 @@ class Signature(RecordDetail):
 
     def records(self, user):
         return _signatures(user)
-

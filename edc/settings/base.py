@@ -35,7 +35,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
-    "drf_spectacular_sidecar",  # Swagger UI and Redoc served as the project's static files (no CDN)
+    "drf_spectacular_sidecar",  # Swagger UI served from the project's static files (no CDN)
     "edc.apps.EdcConfig",
     "trials",
     "accounts",
@@ -226,6 +226,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "api.views.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "SCHEMA_COERCE_PATH_PK": False,  # the schema names path parameters as the URL configuration does
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "UDCAR EDC API",
@@ -233,15 +234,22 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_AUTHENTICATION": [
-        "rest_framework.authentication.SessionAuthentication",
         "api.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets shared by many fields, named once.
     "ENUM_NAME_OVERRIDES": {
+        "YesNoUnknownEnum": "crfs.models.YesNoUnknown",
+        "SourceEnum": "crfs.models.Source",
+        "TestResultEnum": "crfs.models.TestResult",
+        "ExamResultEnum": "crfs.models.ExamResult",
+        "CourseEnum": "disease_activity.models.Course",
+        "BilagGradeEnum": "disease_activity.models.BilagGrade",
+        "RelationshipEnum": "adverse_events.models.Relationship",
         "FormStatusEnum": "crfs.models.FormStatus",
         "QueryStatusEnum": "monitoring.models.QueryStatus",
         "VisitStatusEnum": "visits.models.VisitStatus",

@@ -74,7 +74,11 @@ def records_at(participant, *, staff) -> SiteRecords:
     event = make(AdverseEvent, participant=participant, number=1)
     vitals = ContentType.objects.get_for_model(FORMS["vital_signs"].model)
     query = make(
-        Query, participant=participant, content_type=vitals, object_id=forms["vital_signs"], field_name="heart_rate"
+        Query,
+        participant=participant,
+        content_type=vitals,
+        object_id=forms["vital_signs"],
+        field_name="heart_rate",
     )
     verification = make(
         SourceVerification,
@@ -85,7 +89,12 @@ def records_at(participant, *, staff) -> SiteRecords:
         verified_by=staff,
     )
     signature = make(
-        Signature, participant=participant, scope="casebook", visit=None, signer=staff, meaning="casebook_approved"
+        Signature,
+        participant=participant,
+        scope="casebook",
+        visit=None,
+        signer=staff,
+        meaning="casebook_approved",
     )
     return SiteRecords(
         participant=participant.pk,

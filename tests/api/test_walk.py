@@ -78,7 +78,10 @@ def pk_of(records, kind):
 def two_sites(coordinator, coordinator_cd, site_yc, site_cd):
     yc = make_participant(coordinator, site_yc, initials="AA")
     cd = make_participant(coordinator_cd, site_cd, initials="ZZ")
-    return {site_yc.code: records_at(yc, staff=coordinator), site_cd.code: records_at(cd, staff=coordinator_cd)}
+    return {
+        site_yc.code: records_at(yc, staff=coordinator),
+        site_cd.code: records_at(cd, staff=coordinator_cd),
+    }
 
 
 ROLES = [
@@ -105,8 +108,7 @@ def test_each_role_reads_its_sites_records_and_nothing_else(
     walked = set()
 
     for name, kind in LISTS.items():
-        ids, url = set(), reverse(name) + "?page_size=1000"
-        response = client.get(url)
+        response = client.get(reverse(name) + "?page_size=1000")
         assert response.status_code == 200, (name, response.content[:300])
         ids = {row["id"] for row in response.json()["results"]}
         for code, records in two_sites.items():
@@ -119,7 +121,9 @@ def test_each_role_reads_its_sites_records_and_nothing_else(
         for code, records in two_sites.items():
             response = client.get(reverse(name, args=[pk_of(records, kind)]))
             expected = 200 if visible[code] or kind == "study" else 404
-            assert response.status_code == expected, f"{role}@{site_code}: {name} of {code}: {response.status_code}"
+            assert response.status_code == expected, (
+                f"{role}@{site_code}: {name} of {code}: {response.status_code}"
+            )
         walked.add(name)
 
     for name in STATIC:
@@ -132,7 +136,9 @@ def test_each_role_reads_its_sites_records_and_nothing_else(
             etag = client.get(reverse("api_query", args=[pk])).get("ETag") or '"unseen"'
             response = client.post(reverse(name, args=[pk]), {"text": "Checked."}, HTTP_IF_MATCH=etag)
             expected = 404 if not visible[code] else 200 if role in allowed else 403
-            assert response.status_code == expected, f"{role}@{site_code}: {name} of {code}: {response.content}"
+            assert response.status_code == expected, (
+                f"{role}@{site_code}: {name} of {code}: {response.content}"
+            )
         walked.add(name)
 
     assert walked == api_routes()
@@ -143,5 +149,7 @@ def test_every_api_route_refuses_a_request_without_a_token(client, two_sites):
     for name in api_routes():
         kind = LISTS.get(name) or RECORDS.get(name) or (WRITES[name][0] if name in WRITES else None)
         args = [pk_of(records, kind)] if name in RECORDS or name in WRITES else []
-        response = client.post(reverse(name, args=args)) if name in WRITES else client.get(reverse(name, args=args))
+        response = (
+            client.post(reverse(name, args=args)) if name in WRITES else client.get(reverse(name, args=args))
+        )
         assert response.status_code == 401, name
