@@ -17,3 +17,13 @@ def token_client():
         return client
 
     return make
+
+
+@pytest.fixture
+def vitals(coordinator, participant):
+    """Vital signs at the YC participant's baseline, saved through the form service."""
+    from crfs.registry import FORMS
+    from crfs.services import save_form
+
+    baseline = participant.visits.get(code="BL")
+    return save_form(user=coordinator, spec=FORMS["vital_signs"], visit=baseline, data={"heart_rate": 72})

@@ -70,7 +70,7 @@ def records_at(participant, *, staff) -> SiteRecords:
         existing = spec.model.objects.filter(visit=visit).first()
         forms[code] = (existing or make(spec.model, participant=participant, visit=visit)).pk
     panel = FORMS["labs"].model.objects.get(pk=forms["labs"])
-    result = make(LabResult, panel=panel, analyte="hgb", value=Decimal("120"), unit="g/L")
+    result = make(LabResult, panel=panel, analyte="hb", value=Decimal("120"), unit="g/L")
     event = make(AdverseEvent, participant=participant, number=1)
     vitals = ContentType.objects.get_for_model(FORMS["vital_signs"].model)
     query = make(
