@@ -90,14 +90,12 @@ def _int_param(request, name):
 class RecordList(generics.ListAPIView):
     """A paginated list of one kind of record, ordered by id, filtered by the query parameters."""
 
+    selector = None  # the role-scoped read of the app: ``selector(user) -> queryset``
     participant_path = "participant_id"  # how the record names its participant (None: no filter)
     supports_since = True
 
-    def records(self, user):
-        raise NotImplementedError
-
     def get_queryset(self):
-        queryset = self.records(self.request.user)
+        queryset = type(self).selector(self.request.user)
         participant = _int_param(self.request, "participant")
         if participant is not None and self.participant_path:
             queryset = queryset.filter(**{self.participant_path: participant})
@@ -110,11 +108,10 @@ class RecordList(generics.ListAPIView):
 class RecordDetail(generics.RetrieveAPIView):
     """One record with its ETag (``If-None-Match`` with the current one answers 304)."""
 
-    def records(self, user):
-        raise NotImplementedError
+    selector = None
 
     def get_object(self):
-        return get_object_or_404(self.records(self.request.user), pk=self.kwargs["pk"])
+        return get_object_or_404(type(self).selector(self.request.user), pk=self.kwargs["pk"])
 
     def retrieve(self, request, *args, **kwargs):
         record = self.get_object()
@@ -133,9 +130,7 @@ class RecordHistory(generics.GenericAPIView):
 
     serializer_class = serializers.HistoryRowSerializer
     pagination_class = None
-
-    def records(self, user):
-        raise NotImplementedError
+    selector = None
 
     def covered(self, record) -> list:
         return [record]
@@ -144,7 +139,7 @@ class RecordHistory(generics.GenericAPIView):
         return record.participant.site.timezone
 
     def get(self, request, pk):
-        record = get_object_or_404(self.records(request.user), pk=pk)
+        record = get_object_or_404(type(self).selector(request.user), pk=pk)
         rows = history_rows(self.covered(record), tz=self.timezone_of(record))
         return Response(self.get_serializer(rows, many=True).data)
 
@@ -159,44 +154,33 @@ def documented(view, *, tags, parameters=(), summary=""):
 
 class Studies(RecordList):
     serializer_class = serializers.StudySerializer
+    selector = staticmethod(trial_selectors.studies_for)
     participant_path = None
     supports_since = False
-
-    def records(self, user):
-        return trial_selectors.studies_for(user).prefetch_related("dose_levels", "protocol_versions")
 
 
 class Study(RecordDetail):
     serializer_class = serializers.StudySerializer
-
-    def records(self, user):
-        return trial_selectors.studies_for(user)
+    selector = staticmethod(trial_selectors.studies_for)
 
 
 class Sites(RecordList):
     serializer_class = serializers.SiteSerializer
+    selector = staticmethod(trial_selectors.sites_for)
     participant_path = None
-
-    def records(self, user):
-        return trial_selectors.sites_for(user)
 
 
 class Site(RecordDetail):
     serializer_class = serializers.SiteSerializer
-
-    def records(self, user):
-        return trial_selectors.sites_for(user)
+    selector = staticmethod(trial_selectors.sites_for)
 
 
 # Participants and visits ----------------------------------------------------------------------------
 
 
-def _participants(user):
-    return trial_selectors.participants_for(user)
-
-
 class Participants(RecordList):
     serializer_class = serializers.ParticipantSerializer
+    selector = staticmethod(trial_selectors.participants_for)
     participant_path = "pk"
 
     def get_queryset(self):
@@ -204,20 +188,14 @@ class Participants(RecordList):
         site = self.request.query_params.get("site")
         return queryset.filter(site__code=site) if site else queryset
 
-    def records(self, user):
-        return _participants(user)
-
 
 class Participant(RecordDetail):
     serializer_class = serializers.ParticipantSerializer
-
-    def records(self, user):
-        return _participants(user)
+    selector = staticmethod(trial_selectors.participants_for)
 
 
 class ParticipantHistory(RecordHistory):
-    def records(self, user):
-        return _participants(user)
+    selector = staticmethod(trial_selectors.participants_for)
 
     def covered(self, participant):
         return [participant, *participant.visits.all()]
@@ -232,21 +210,16 @@ def _visits(user):
 
 class Visits(RecordList):
     serializer_class = serializers.VisitSerializer
-
-    def records(self, user):
-        return _visits(user)
+    selector = staticmethod(_visits)
 
 
 class Visit(RecordDetail):
     serializer_class = serializers.VisitSerializer
-
-    def records(self, user):
-        return _visits(user)
+    selector = staticmethod(_visits)
 
 
 class VisitHistory(RecordHistory):
-    def records(self, user):
-        return _visits(user)
+    selector = staticmethod(_visits)
 
 
 # Forms --------------------------------------------------------------------------------------------------
@@ -287,21 +260,19 @@ def form_views(code: str, spec: FormSpec) -> tuple[type, type, type]:
     tags = ["forms"]
     name = spec.model.__name__
 
+    def records(user):
+        return _form_records(user, spec)
+
     class Records(RecordList):
         serializer_class = serializer
-
-        def records(self, user):
-            return _form_records(user, spec)
+        selector = staticmethod(records)
 
     class Record(RecordDetail):
         serializer_class = serializer
-
-        def records(self, user):
-            return _form_records(user, spec)
+        selector = staticmethod(records)
 
     class History(RecordHistory):
-        def records(self, user):
-            return _form_records(user, spec)
+        selector = staticmethod(records)
 
         def covered(self, record):
             rows = list(record.results.all()) if isinstance(record, LabPanel) else []
@@ -325,6 +296,7 @@ def form_views(code: str, spec: FormSpec) -> tuple[type, type, type]:
 
 class LabResults(RecordList):
     serializer_class = serializers.LabResultSerializer
+    selector = staticmethod(lab_selectors.lab_results_for)
     participant_path = "panel__participant_id"
 
     def get_queryset(self):
@@ -332,15 +304,10 @@ class LabResults(RecordList):
         analyte = self.request.query_params.get("analyte")
         return queryset.filter(analyte=analyte) if analyte else queryset
 
-    def records(self, user):
-        return lab_selectors.lab_results_for(user)
-
 
 class LabResultDetail(RecordDetail):
     serializer_class = serializers.LabResultSerializer
-
-    def records(self, user):
-        return lab_selectors.lab_results_for(user)
+    selector = staticmethod(lab_selectors.lab_results_for)
 
 
 def _adverse_events(user):
@@ -349,21 +316,16 @@ def _adverse_events(user):
 
 class AdverseEvents(RecordList):
     serializer_class = serializers.AdverseEventSerializer
-
-    def records(self, user):
-        return _adverse_events(user)
+    selector = staticmethod(_adverse_events)
 
 
 class AdverseEvent(RecordDetail):
     serializer_class = serializers.AdverseEventSerializer
-
-    def records(self, user):
-        return _adverse_events(user)
+    selector = staticmethod(_adverse_events)
 
 
 class AdverseEventHistory(RecordHistory):
-    def records(self, user):
-        return _adverse_events(user)
+    selector = staticmethod(_adverse_events)
 
     def covered(self, event):
         return ae_selectors.history_records(event)
@@ -379,26 +341,21 @@ def _queries(user):
 
 class Queries(RecordList):
     serializer_class = serializers.QuerySerializer
+    selector = staticmethod(_queries)
 
     def get_queryset(self):
         queryset = super().get_queryset()
         wanted = self.request.query_params.get("status")
         return queryset.filter(status=wanted) if wanted else queryset
 
-    def records(self, user):
-        return _queries(user)
-
 
 class Query(RecordDetail):
     serializer_class = serializers.QuerySerializer
-
-    def records(self, user):
-        return _queries(user)
+    selector = staticmethod(_queries)
 
 
 class QueryHistory(RecordHistory):
-    def records(self, user):
-        return _queries(user)
+    selector = staticmethod(_queries)
 
     def covered(self, query):
         return [query, *query.messages.all()]
@@ -436,37 +393,21 @@ class QueryAnswer(generics.GenericAPIView):
         return response
 
 
-def _verifications(user):
-    return review_selectors.verifications_for(user)
-
-
 class Verifications(RecordList):
     serializer_class = serializers.VerificationSerializer
-
-    def records(self, user):
-        return _verifications(user)
+    selector = staticmethod(review_selectors.verifications_for)
 
 
 class Verification(RecordDetail):
     serializer_class = serializers.VerificationSerializer
-
-    def records(self, user):
-        return _verifications(user)
-
-
-def _signatures(user):
-    return signature_selectors.signatures_visible_to(user)
+    selector = staticmethod(review_selectors.verifications_for)
 
 
 class Signatures(RecordList):
     serializer_class = serializers.SignatureSerializer
-
-    def records(self, user):
-        return _signatures(user)
+    selector = staticmethod(signature_selectors.signatures_visible_to)
 
 
 class Signature(RecordDetail):
     serializer_class = serializers.SignatureSerializer
-
-    def records(self, user):
-        return _signatures(user)
+    selector = staticmethod(signature_selectors.signatures_visible_to)

@@ -4,24 +4,15 @@ project's static files."""
 import re
 
 from django.contrib.staticfiles import finders
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from openapi_spec_validator import validate
+
+from tests.api.routes import api_routes
 
 
 def api_paths() -> set[str]:
     """Every route under /api/v1/ in OpenAPI's notation (``/api/v1/visits/{pk}/``)."""
-    found = set()
-
-    def walk(resolver, prefix):
-        for entry in resolver.url_patterns:
-            route = prefix + str(entry.pattern)
-            if isinstance(entry, URLResolver):
-                walk(entry, route)
-            elif isinstance(entry, URLPattern) and route.startswith("api/v1/"):
-                found.add("/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route))
-
-    walk(get_resolver(), "")
-    return found
+    return {"/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route) for route in api_routes().values()}
 
 
 def schema_of(client):
