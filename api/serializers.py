@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from adverse_events.models import AdverseEvent, AdverseEventGrade
 from crfs.registry import FORMS, FormSpec
-from labs.models import LabResult
+from labs.models import LabPanel, LabResult
 from monitoring.models import Query, QueryMessage, SourceVerification
 from signatures.models import Signature
 from trials.models import DoseLevel, Participant, Site, Study
@@ -27,17 +27,15 @@ def read_only(model, name: str, *, fields=None, extra: dict | None = None) -> ty
     return type(name, (serializers.ModelSerializer,), {"Meta": meta, **(extra or {})})
 
 
-class ETagField(serializers.SerializerMethodField):
+@extend_schema_field({"type": "string", "nullable": True})
+class ETagField(serializers.Field):
     """The record's ETag, as the ``ETag`` header of its own URL gives it (for ``If-Match``)."""
 
     def __init__(self, **kwargs):
-        super().__init__(method_name=None, **kwargs)
+        super().__init__(source="*", read_only=True, **kwargs)
 
-    def to_representation(self, value):
-        return conditional.etag_of(value)
-
-
-ETagField = extend_schema_field({"type": "string", "nullable": True})(ETagField)
+    def to_representation(self, record):
+        return conditional.etag_of(record)
 
 
 class DoseLevelSerializer(serializers.ModelSerializer):
@@ -92,7 +90,7 @@ class VisitSerializer(serializers.ModelSerializer):
 def _child_serializers(spec: FormSpec) -> dict:
     """The rows entered on the form's page: child tables (prior treatments …) and a panel's results."""
     model = spec.model
-    names = list(model.child_sets) + (["results"] if model is LabResult.panel.field.related_model else [])
+    names = list(model.child_sets) + (["results"] if model is LabPanel else [])
     nested = {}
     for name in names:
         child = model._meta.get_field(name).related_model
@@ -144,6 +142,16 @@ AdverseEventSerializer = read_only(
 )
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            "model": {"type": "string"},
+            "id": {"type": "integer"},
+            "form": {"type": "string", "nullable": True},
+        },
+    }
+)
 class RecordRefField(serializers.Field):
     """The record a query, a verification or a signature is about: model, id and form code."""
 
@@ -154,18 +162,6 @@ class RecordRefField(serializers.Field):
         model = obj.content_type.model_class()
         codes = {spec.model: code for code, spec in FORMS.items()}
         return {"model": model._meta.label, "id": obj.object_id, "form": codes.get(model)}
-
-
-RecordRefField = extend_schema_field(
-    {
-        "type": "object",
-        "properties": {
-            "model": {"type": "string"},
-            "id": {"type": "integer"},
-            "form": {"type": "string", "nullable": True},
-        },
-    }
-)(RecordRefField)
 
 
 class QueryMessageSerializer(serializers.ModelSerializer):

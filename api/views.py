@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -237,7 +238,7 @@ class FormDefinitions(generics.GenericAPIView):
                 "code": code,
                 "title": str(spec.title),
                 "repeating": spec.repeating,
-                "url": request.build_absolute_uri(f"/api/v1/forms/{code}/"),
+                "url": request.build_absolute_uri(reverse(f"api_form_{code}")),
                 "fields": {f.name: str(f.verbose_name) for f in spec.model._meta.concrete_fields},
             }
             for code, spec in FORMS.items()
