@@ -5,6 +5,8 @@ sees in the pages (other sites' records answer 404); the one write, a query's an
 ``monitoring.services.answer_query`` after the ``If-Match`` check (``api.services``).
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Prefetch
@@ -30,6 +32,7 @@ from monitoring import selectors as review_selectors
 from monitoring.models import QueryMessage
 from signatures import selectors as signature_selectors
 from trials import selectors as trial_selectors
+from trials.models import Participant as ParticipantModel
 
 from . import conditional, serializers, services
 from .events import changed_since
@@ -39,8 +42,6 @@ UPDATED_SINCE = OpenApiParameter(
     OpenApiTypes.DATETIME,
     description=_("Only records created or changed at or after this time (ISO 8601): incremental sync."),
 )
-PARTICIPANT = OpenApiParameter("participant", OpenApiTypes.INT, description=_("Only this participant's."))
-SITE = OpenApiParameter("site", OpenApiTypes.STR, description=_("Only this site's (site code)."))
 IF_MATCH = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,
@@ -78,28 +79,46 @@ def _since(request) -> datetime | None:
     return value
 
 
-def _int_param(request, name):
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ApiValidationError({name: _("Give a number.")}) from exc
+@dataclass(frozen=True)
+class Filter:
+    """A query parameter of a list: ``?name=value`` keeps the records whose ``lookup`` equals it."""
+
+    name: str
+    lookup: str
+    description: str
+    type: type = str
+
+    def apply(self, queryset, request):
+        raw = request.query_params.get(self.name)
+        if raw in (None, ""):
+            return queryset
+        try:
+            value = self.type(raw)
+        except ValueError as exc:
+            raise ApiValidationError({self.name: _("Give a number.")}) from exc
+        return queryset.filter(**{self.lookup: value})
+
+    @property
+    def parameter(self) -> OpenApiParameter:
+        kind = OpenApiTypes.INT if self.type is int else OpenApiTypes.STR
+        return OpenApiParameter(self.name, kind, description=self.description)
+
+
+def by_participant(lookup="participant_id") -> Filter:
+    return Filter("participant", lookup, _("Only this participant's (id)."), int)
 
 
 class RecordList(generics.ListAPIView):
     """A paginated list of one kind of record, ordered by id, filtered by the query parameters."""
 
     selector = None  # the role-scoped read of the app: ``selector(user) -> queryset``
-    participant_path = "participant_id"  # how the record names its participant (None: no filter)
+    filters: tuple[Filter, ...] = ()
     supports_since = True
 
     def get_queryset(self):
         queryset = type(self).selector(self.request.user)
-        participant = _int_param(self.request, "participant")
-        if participant is not None and self.participant_path:
-            queryset = queryset.filter(**{self.participant_path: participant})
+        for query_filter in self.filters:
+            queryset = query_filter.apply(queryset, self.request)
         since = _since(self.request) if self.supports_since else None
         if since is not None:
             queryset = changed_since(queryset, since)
@@ -132,98 +151,213 @@ class RecordHistory(generics.GenericAPIView):
     serializer_class = serializers.HistoryRowSerializer
     pagination_class = None
     selector = None
-
-    def covered(self, record) -> list:
-        return [record]
-
-    def timezone_of(self, record) -> str:
-        return record.participant.site.timezone
+    covered = None  # ``covered(record) -> [records]``: what the record's history page shows
 
     def get(self, request, pk):
         record = get_object_or_404(type(self).selector(request.user), pk=pk)
-        rows = history_rows(self.covered(record), tz=self.timezone_of(record))
+        site = record.site if isinstance(record, ParticipantModel) else record.participant.site
+        rows = history_rows(type(self).covered(record), tz=site.timezone)
         return Response(self.get_serializer(rows, many=True).data)
 
 
-def documented(view, *, tags, parameters=(), summary=""):
-    """The OpenAPI description of a view: its tag, its query parameters and a summary."""
-    return extend_schema(tags=tags, parameters=list(parameters), summary=summary or None)(view)
+@dataclass(frozen=True)
+class Resource:
+    """One kind of record the API serves: its list, each record, and its audit trail when it has one."""
+
+    route: str  # "participants": /api/v1/participants/, …/<pk>/, …/<pk>/history/
+    list_name: str
+    record_name: str
+    tag: str
+    selector: Callable  # the app's role-scoped read
+    serializer: type
+    filters: tuple[Filter, ...] = ()
+    supports_since: bool = True
+    history: Callable | None = None  # record -> the records its history covers
+    summary: str = ""
+
+    def views(self) -> list[tuple[str, type, str]]:
+        """(route, view class, URL name) of its list, record and history."""
+        common = {"selector": staticmethod(self.selector)}
+        schema = {"tags": [self.tag], "summary": self.summary or None}
+        listing = type(
+            f"{self.record_name}_list",
+            (RecordList,),
+            {
+                **common,
+                "serializer_class": self.serializer,
+                "filters": self.filters,
+                "supports_since": self.supports_since,
+            },
+        )
+        parameters = [f.parameter for f in self.filters] + ([UPDATED_SINCE] if self.supports_since else [])
+        found = [
+            (f"{self.route}/", extend_schema(parameters=parameters, **schema)(listing), self.list_name),
+            (
+                f"{self.route}/<int:pk>/",
+                extend_schema(**schema)(
+                    type(
+                        f"{self.record_name}_detail",
+                        (RecordDetail,),
+                        {**common, "serializer_class": self.serializer},
+                    )
+                ),
+                self.record_name,
+            ),
+        ]
+        if self.history is not None:
+            history = type(
+                f"{self.record_name}_history",
+                (RecordHistory,),
+                {**common, "covered": staticmethod(self.history)},
+            )
+            found.append(
+                (
+                    f"{self.route}/<int:pk>/history/",
+                    extend_schema(**schema)(history),
+                    f"{self.record_name}_history",
+                )
+            )
+        return found
 
 
-# Study and sites ------------------------------------------------------------------------------------
-
-
-class Studies(RecordList):
-    serializer_class = serializers.StudySerializer
-    selector = staticmethod(trial_selectors.studies_for)
-    participant_path = None
-    supports_since = False
-
-
-class Study(RecordDetail):
-    serializer_class = serializers.StudySerializer
-    selector = staticmethod(trial_selectors.studies_for)
-
-
-class Sites(RecordList):
-    serializer_class = serializers.SiteSerializer
-    selector = staticmethod(trial_selectors.sites_for)
-    participant_path = None
-
-
-class Site(RecordDetail):
-    serializer_class = serializers.SiteSerializer
-    selector = staticmethod(trial_selectors.sites_for)
-
-
-# Participants and visits ----------------------------------------------------------------------------
-
-
-class Participants(RecordList):
-    serializer_class = serializers.ParticipantSerializer
-    selector = staticmethod(trial_selectors.participants_for)
-    participant_path = "pk"
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        site = self.request.query_params.get("site")
-        return queryset.filter(site__code=site) if site else queryset
-
-
-class Participant(RecordDetail):
-    serializer_class = serializers.ParticipantSerializer
-    selector = staticmethod(trial_selectors.participants_for)
-
-
-class ParticipantHistory(RecordHistory):
-    selector = staticmethod(trial_selectors.participants_for)
-
-    def covered(self, participant):
-        return [participant, *participant.visits.all()]
-
-    def timezone_of(self, participant):
-        return participant.site.timezone
+# The readers of records beyond the apps' selectors: what each list prefetches.
 
 
 def _visits(user):
     return trial_selectors.visits_for(user).with_status().select_related("participant__site")
 
 
-class Visits(RecordList):
-    serializer_class = serializers.VisitSerializer
-    selector = staticmethod(_visits)
+def _adverse_events(user):
+    return ae_selectors.adverse_events_for(user).prefetch_related("grades")
 
 
-class Visit(RecordDetail):
-    serializer_class = serializers.VisitSerializer
-    selector = staticmethod(_visits)
+def _queries(user):
+    messages = QueryMessage.objects.select_related("author").order_by("created_at", "pk")
+    return review_selectors.queries_for(user).prefetch_related(Prefetch("messages", queryset=messages))
 
 
-class VisitHistory(RecordHistory):
-    selector = staticmethod(_visits)
+def _form_records(spec: FormSpec):
+    def records(user):
+        found = form_selectors.forms_for(user, spec)
+        for name in spec.model.child_sets:
+            found = found.prefetch_related(name)
+        if spec.model is LabPanel:
+            found = found.prefetch_related(Prefetch("results", queryset=LabResult.objects.order_by("pk")))
+        return found
+
+    return records
 
 
-# Forms --------------------------------------------------------------------------------------------------
+def _form_history(record) -> list:
+    rows = list(record.results.all()) if isinstance(record, LabPanel) else []
+    return [*form_selectors.history_records(record), *rows]
+
+
+RESOURCES = [
+    Resource(
+        route="studies",
+        list_name="api_studies",
+        record_name="api_study",
+        tag="study",
+        selector=trial_selectors.studies_for,
+        serializer=serializers.StudySerializer,
+        supports_since=False,
+    ),
+    Resource(
+        route="sites",
+        list_name="api_sites",
+        record_name="api_site",
+        tag="study",
+        selector=trial_selectors.sites_for,
+        serializer=serializers.SiteSerializer,
+    ),
+    Resource(
+        route="participants",
+        list_name="api_participants",
+        record_name="api_participant",
+        tag="participants",
+        selector=trial_selectors.participants_for,
+        serializer=serializers.ParticipantSerializer,
+        filters=(by_participant("pk"), Filter("site", "site__code", _("Only this site's (site code)."))),
+        history=lambda participant: [participant, *participant.visits.all()],
+    ),
+    Resource(
+        route="visits",
+        list_name="api_visits",
+        record_name="api_visit",
+        tag="visits",
+        selector=_visits,
+        serializer=serializers.VisitSerializer,
+        filters=(by_participant(),),
+        history=lambda visit: [visit],
+    ),
+    Resource(
+        route="lab-results",
+        list_name="api_lab_results",
+        record_name="api_lab_result",
+        tag="labs",
+        selector=lab_selectors.lab_results_for,
+        serializer=serializers.LabResultSerializer,
+        filters=(
+            by_participant("panel__participant_id"),
+            Filter("analyte", "analyte", _("Only this analyte (code).")),
+        ),
+    ),
+    Resource(
+        route="adverse-events",
+        list_name="api_adverse_events",
+        record_name="api_adverse_event",
+        tag="safety",
+        selector=_adverse_events,
+        serializer=serializers.AdverseEventSerializer,
+        filters=(by_participant(),),
+        history=ae_selectors.history_records,
+    ),
+    Resource(
+        route="queries",
+        list_name="api_queries",
+        record_name="api_query",
+        tag="queries",
+        selector=_queries,
+        serializer=serializers.QuerySerializer,
+        filters=(by_participant(), Filter("status", "status", _("Only queries in this status."))),
+        history=lambda query: [query, *query.messages.all()],
+    ),
+    Resource(
+        route="verifications",
+        list_name="api_verifications",
+        record_name="api_verification",
+        tag="sdv",
+        selector=review_selectors.verifications_for,
+        serializer=serializers.VerificationSerializer,
+        filters=(by_participant(),),
+    ),
+    Resource(
+        route="signatures",
+        list_name="api_signatures",
+        record_name="api_signature",
+        tag="signatures",
+        selector=signature_selectors.signatures_visible_to,
+        serializer=serializers.SignatureSerializer,
+        filters=(by_participant(),),
+    ),
+] + [
+    Resource(
+        route=f"forms/{code}",
+        list_name=f"api_form_{code}",
+        record_name=f"api_form_{code}_record",
+        tag="forms",
+        selector=_form_records(spec),
+        serializer=serializers.FORM_SERIALIZERS[code],
+        filters=(by_participant(),),
+        history=_form_history,
+        summary=str(spec.title),
+    )
+    for code, spec in FORMS.items()
+]
+
+
+# Forms and the one write ---------------------------------------------------------------------------------
 
 
 class FormDefinitions(generics.GenericAPIView):
@@ -244,122 +378,6 @@ class FormDefinitions(generics.GenericAPIView):
             for code, spec in FORMS.items()
         ]
         return Response(self.get_serializer(rows, many=True).data)
-
-
-def _form_records(user, spec: FormSpec):
-    records = form_selectors.forms_for(user, spec)
-    for name in spec.model.child_sets:
-        records = records.prefetch_related(name)
-    if spec.model is LabPanel:
-        records = records.prefetch_related(Prefetch("results", queryset=LabResult.objects.order_by("pk")))
-    return records
-
-
-def form_views(code: str, spec: FormSpec) -> tuple[type, type, type]:
-    """The list, record and history views of one form code (each with its own typed serializer)."""
-    serializer = serializers.FORM_SERIALIZERS[code]
-    tags = ["forms"]
-    name = spec.model.__name__
-
-    def records(user):
-        return _form_records(user, spec)
-
-    class Records(RecordList):
-        serializer_class = serializer
-        selector = staticmethod(records)
-
-    class Record(RecordDetail):
-        serializer_class = serializer
-        selector = staticmethod(records)
-
-    class History(RecordHistory):
-        selector = staticmethod(records)
-
-        def covered(self, record):
-            rows = list(record.results.all()) if isinstance(record, LabPanel) else []
-            return [*form_selectors.history_records(record), *rows]
-
-    title = str(spec.title)
-    return (
-        documented(
-            type(f"{name}Records", (Records,), {}),
-            tags=tags,
-            parameters=[PARTICIPANT, UPDATED_SINCE],
-            summary=title,
-        ),
-        documented(type(f"{name}Record", (Record,), {}), tags=tags, summary=title),
-        documented(type(f"{name}History", (History,), {}), tags=tags, summary=title),
-    )
-
-
-# Laboratory results and adverse events --------------------------------------------------------------
-
-
-class LabResults(RecordList):
-    serializer_class = serializers.LabResultSerializer
-    selector = staticmethod(lab_selectors.lab_results_for)
-    participant_path = "panel__participant_id"
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        analyte = self.request.query_params.get("analyte")
-        return queryset.filter(analyte=analyte) if analyte else queryset
-
-
-class LabResultDetail(RecordDetail):
-    serializer_class = serializers.LabResultSerializer
-    selector = staticmethod(lab_selectors.lab_results_for)
-
-
-def _adverse_events(user):
-    return ae_selectors.adverse_events_for(user).prefetch_related("grades")
-
-
-class AdverseEvents(RecordList):
-    serializer_class = serializers.AdverseEventSerializer
-    selector = staticmethod(_adverse_events)
-
-
-class AdverseEvent(RecordDetail):
-    serializer_class = serializers.AdverseEventSerializer
-    selector = staticmethod(_adverse_events)
-
-
-class AdverseEventHistory(RecordHistory):
-    selector = staticmethod(_adverse_events)
-
-    def covered(self, event):
-        return ae_selectors.history_records(event)
-
-
-# Queries, source-data verification, signatures --------------------------------------------------------
-
-
-def _queries(user):
-    messages = QueryMessage.objects.select_related("author").order_by("created_at", "pk")
-    return review_selectors.queries_for(user).prefetch_related(Prefetch("messages", queryset=messages))
-
-
-class Queries(RecordList):
-    serializer_class = serializers.QuerySerializer
-    selector = staticmethod(_queries)
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        wanted = self.request.query_params.get("status")
-        return queryset.filter(status=wanted) if wanted else queryset
-
-
-class Query(RecordDetail):
-    serializer_class = serializers.QuerySerializer
-    selector = staticmethod(_queries)
-
-
-class QueryHistory(RecordHistory):
-    selector = staticmethod(_queries)
-
-    def covered(self, query):
-        return [query, *query.messages.all()]
 
 
 class QueryAnswer(generics.GenericAPIView):
@@ -392,23 +410,3 @@ class QueryAnswer(generics.GenericAPIView):
         response = Response(serializers.QuerySerializer(answered).data)
         response["ETag"] = conditional.etag_of(answered)
         return response
-
-
-class Verifications(RecordList):
-    serializer_class = serializers.VerificationSerializer
-    selector = staticmethod(review_selectors.verifications_for)
-
-
-class Verification(RecordDetail):
-    serializer_class = serializers.VerificationSerializer
-    selector = staticmethod(review_selectors.verifications_for)
-
-
-class Signatures(RecordList):
-    serializer_class = serializers.SignatureSerializer
-    selector = staticmethod(signature_selectors.signatures_visible_to)
-
-
-class Signature(RecordDetail):
-    serializer_class = serializers.SignatureSerializer
-    selector = staticmethod(signature_selectors.signatures_visible_to)

@@ -49,6 +49,8 @@ def test_the_schema_names_the_token_scheme_and_the_write_precondition(token_clie
     )
     listed = schema["paths"]["/api/v1/forms/vital_signs/"]["get"]["parameters"]
     assert {"updated_since", "participant", "page", "page_size"} <= {p["name"] for p in listed}
+    for path, name in (("/api/v1/queries/", "status"), ("/api/v1/lab-results/", "analyte")):
+        assert name in {p["name"] for p in schema["paths"][path]["get"]["parameters"]}, path
 
 
 def test_a_signed_in_user_reads_the_docs_served_from_the_projects_static_files(client, coordinator):

@@ -127,7 +127,9 @@ def test_a_records_audit_trail_says_who_changed_what_and_why(token_client, coord
         data={"heart_rate": 90},
         reason="Transcription error",
     )
-    rows = token_client(coordinator).get(reverse("api_form_vital_signs_history", args=[vitals.pk])).json()
+    rows = (
+        token_client(coordinator).get(reverse("api_form_vital_signs_record_history", args=[vitals.pk])).json()
+    )
     last = rows[-1]
     assert last["user"] == coordinator.username and last["reason"] == "Transcription error"
     assert {"field": "heart rate (/min)", "old": 72, "new": 90} in last["changes"]

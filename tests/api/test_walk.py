@@ -42,7 +42,7 @@ RECORDS = {
 for _code in FORMS:
     LISTS[f"api_form_{_code}"] = f"form:{_code}"
     RECORDS[f"api_form_{_code}_record"] = f"form:{_code}"
-    RECORDS[f"api_form_{_code}_history"] = f"form:{_code}"
+    RECORDS[f"api_form_{_code}_record_history"] = f"form:{_code}"
 STATIC = {"api_forms"}  # the same for everyone: the form definitions
 WRITES = {"api_query_answer": ("query", Role.COORDINATOR, Role.INVESTIGATOR)}  # kind, roles that may
 
