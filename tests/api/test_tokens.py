@@ -59,6 +59,19 @@ def test_a_token_is_shown_once_and_stored_only_as_its_hash(client, coordinator):
     assert bearer(raw).get(reverse("api_participants")).status_code == 200
 
 
+def test_the_creation_page_sent_twice_creates_one_token(client, coordinator):
+    from tests.pageforms import form_data
+
+    client.force_login(coordinator)
+    data = form_data(client, reverse("api_tokens"), name="twice", scope="read", days=3)
+    assert data.get("submission_key")
+    first = client.post(reverse("api_tokens"), data)
+    second = client.post(reverse("api_tokens"), data)
+    assert first.status_code == 200 and TOKEN.search(first.content.decode())
+    assert second.status_code == 302 and second.url == reverse("api_tokens")
+    assert ApiToken.objects.filter(user=coordinator).count() == 1
+
+
 def test_a_wrong_or_malformed_token_is_refused(coordinator):
     created = services.create_token(user=coordinator, name="x", scope=TokenScope.READ, days=1)
     forged = created.raw[:-4] + ("AAAA" if not created.raw.endswith("AAAA") else "BBBB")
