@@ -140,3 +140,17 @@ def test_the_token_page_speaks_chinese(client, coordinator):
     client.post(reverse("preferences"), {"language": "zh-hans"})
     body = create_on_page(client)[0].content.decode()
     assert "API 令牌" in body and "请立即复制新令牌" in body and "只读" in body
+
+
+def test_using_a_token_keeps_the_audit_trail_intact(coordinator):
+    """Its last-use time changes on use without an audit event: the verification must not see that as a
+    record changed behind the audit trail's back (it is not an audited column)."""
+    from auditchain.chain import verify
+
+    created = services.create_token(user=coordinator, name="x", scope=TokenScope.READ, days=5)
+    bearer(created.raw).get(reverse("api_sites"))
+    assert ApiToken.objects.get(pk=created.token.pk).last_used_at is not None
+    services.revoke_token(user=coordinator, token=created.token)
+    report = verify()
+    assert [b for b in report.breaks if b["table"].startswith("api_")] == []
+    assert report.counts
