@@ -18,6 +18,17 @@ from monitoring.services import answer_query, open_query
 from tests.conftest import make_participant
 
 
+def change_heart_rate(user, vitals, value, reason=""):
+    return save_form(
+        user=user,
+        spec=FORMS["vital_signs"],
+        visit=vitals.visit,
+        instance=vitals,
+        data={"heart_rate": value},
+        reason=reason,
+    )
+
+
 def test_lists_come_in_pages(token_client, coordinator, site_yc):
     for initials in ("AA", "BB", "CC"):
         make_participant(coordinator, site_yc, stage="screening", initials=initials)
@@ -39,13 +50,7 @@ def test_updated_since_returns_only_what_changed_after_it(token_client, coordina
     time.sleep(0.05)
     since = timezone.now()
     time.sleep(0.05)
-    save_form(
-        user=coordinator,
-        spec=FORMS["vital_signs"],
-        visit=vitals.visit,
-        instance=vitals,
-        data={"heart_rate": 74},
-    )
+    change_heart_rate(coordinator, vitals, 74)
     answer_query(user=coordinator, query=query, text="Corrected")
     after = {"updated_since": since.isoformat()}
     forms = client.get(reverse("api_form_vital_signs"), after).json()["results"]
@@ -67,13 +72,7 @@ def test_a_record_carries_its_version_as_etag_and_answers_304_when_unchanged(
     first = client.get(url)
     assert first["ETag"] == f'"crfs.vitalsigns.{vitals.pk}.v{vitals.version}"' == first.json()["etag"]
     assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
-    save_form(
-        user=coordinator,
-        spec=FORMS["vital_signs"],
-        visit=vitals.visit,
-        instance=vitals,
-        data={"heart_rate": 80},
-    )
+    change_heart_rate(coordinator, vitals, 80)
     changed = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
     assert (
         changed.status_code == 200 and changed["ETag"] != first["ETag"] and changed.json()["heart_rate"] == 80
@@ -119,14 +118,7 @@ def test_a_panel_comes_with_its_results_and_the_lab_results_list_filters(
 
 
 def test_a_records_audit_trail_says_who_changed_what_and_why(token_client, coordinator, vitals):
-    save_form(
-        user=coordinator,
-        spec=FORMS["vital_signs"],
-        visit=vitals.visit,
-        instance=vitals,
-        data={"heart_rate": 90},
-        reason="Transcription error",
-    )
+    change_heart_rate(coordinator, vitals, 90, reason="Transcription error")
     rows = (
         token_client(coordinator).get(reverse("api_form_vital_signs_record_history", args=[vitals.pk])).json()
     )
