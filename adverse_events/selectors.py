@@ -52,6 +52,19 @@ def adverse_event_for(user, pk) -> AdverseEvent:
     return get_object_or_404(adverse_events_for(user).select_related("participant__site__study"), pk=pk)
 
 
+def history_records(event: AdverseEvent) -> list:
+    """What an adverse event's audit trail covers: the event, its grades, its SAE report and follow-ups,
+    its DLT adjudication and IEC-HS record."""
+    records = [event, *event.grades.all()]
+    report = getattr(event, "sae_report", None)
+    if report is not None:
+        records += [report, *report.follow_ups.all()]
+    for related in ("dlt_adjudication", "iec_hs"):
+        if getattr(event, related, None) is not None:
+            records.append(getattr(event, related))
+    return records
+
+
 # Laboratory adverse-event prompts ----------------------------------------------------------------------
 
 

@@ -263,13 +263,7 @@ def iec_hs(request, pk):
 def adverse_event_history(request, pk):
     event = selectors.adverse_event_for(request.user, pk)
     participant = event.participant
-    records = [event, *event.grades.all()]
-    report = getattr(event, "sae_report", None)
-    if report is not None:
-        records += [report, *report.follow_ups.all()]
-    for related in ("dlt_adjudication", "iec_hs"):
-        if getattr(event, related, None) is not None:
-            records.append(getattr(event, related))
+    records = selectors.history_records(event)
     return render(
         request,
         "trials/history.html",

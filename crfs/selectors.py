@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from accounts.permissions import site_ids
 from trials.selectors import schedule_for
 
 from .registry import FORMS
@@ -229,3 +230,21 @@ def _lymphodepletion_day(visit):
     if visit.target_day is None or not days:
         return None
     return visit.participant.lymphodepletion_start_date + timedelta(days=visit.target_day - min(days))
+
+
+def forms_for(user, spec):
+    """Every instance of form ``spec`` at the user's sites, entered in error included (with its flag)."""
+    return spec.model.objects.filter(participant__site_id__in=site_ids(user)).select_related(
+        "participant__site", "visit"
+    )
+
+
+def history_records(instance) -> list:
+    """What a form's audit trail covers: the form, its child rows, its verifications and locks."""
+    from monitoring import selectors as review_selectors
+
+    return [
+        instance,
+        *(row for name in type(instance).child_sets for row in getattr(instance, name).all()),
+        *review_selectors.review_history_objects(instance),
+    ]

@@ -130,13 +130,6 @@ def form_history(request, code, form_pk):
         {
             "participant": participant,
             "record": f"{spec.title} · {instance.visit.name}",
-            "rows": history_rows(
-                [
-                    instance,
-                    *(row for name in spec.model.child_sets for row in getattr(instance, name).all()),
-                    *query_selectors.review_history_objects(instance),  # its verifications and locks
-                ],
-                tz=participant.site.timezone,
-            ),
+            "rows": history_rows(selectors.history_records(instance), tz=participant.site.timezone),
         },
     )

@@ -6,6 +6,7 @@ from django.views.i18n import set_language
 
 from accounts import views as account_views
 from accounts.middleware import two_factor_exempt
+from api import urls as api_urls
 from crfs import views as crf_views
 from monitoring import views as monitoring_views
 from trials import views as trial_views
@@ -30,6 +31,9 @@ urlpatterns = [
     path("accounts/two-factor/", account_views.two_factor_verify, name="two_factor_verify"),
     path("accounts/two-factor/enrol/", account_views.two_factor_enrol, name="two_factor_enrol"),
     path("accounts/preferences/", account_views.preferences, name="preferences"),
+    path("accounts/api-tokens/", include("api.urls_tokens")),
+    path("api/v1/", include(api_urls.v1)),
+    path("api/", include(api_urls.docs)),
     path("home/", trial_views.home, name="home"),
     path("home/visits/", monitoring_views.visit_worklist, name="visit_worklist"),
     path("rules/", views.calculators, name="calculators"),

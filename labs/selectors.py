@@ -134,3 +134,10 @@ def collected_at_of_visit(visit):
         .values_list("collected_at", flat=True)
         .first()
     )
+
+
+def lab_results_for(user):
+    """Every laboratory result at the user's sites, with its panel."""
+    return LabResult.objects.filter(panel__participant__site_id__in=site_ids(user)).select_related(
+        "panel__participant__site", "panel__visit"
+    )

@@ -476,3 +476,10 @@ def critical_fields_to_verify(user, code: str) -> list:
         if form.to_verify:
             found.append(form)
     return found
+
+
+def verifications_for(user):
+    """Every source-data verification (live and cleared) at the user's sites."""
+    return SourceVerification.objects.filter(participant__site_id__in=site_ids(user)).select_related(
+        "participant__site", "content_type", "verified_by", "cleared_by"
+    )

@@ -241,3 +241,10 @@ def manifestations(participant_ids) -> dict[int, list[dict]]:
             }
         )
     return rows
+
+
+def signatures_visible_to(user) -> QuerySet:
+    """Every signature (valid and broken) of the participants at the user's sites."""
+    return Signature.objects.filter(participant__site_id__in=site_ids(user)).select_related(
+        "participant__site", "visit", "signer", "broken_by"
+    )

@@ -9,11 +9,16 @@ from django.utils import timezone
 from accounts.permissions import Action, site_ids
 from visits.models import Visit, VisitStatus
 
-from .models import Participant, ParticipantStatus, Site
+from .models import Participant, ParticipantStatus, Site, Study
 
 
 def sites_for(user, action: Action = Action.VIEW):
     return Site.objects.filter(pk__in=site_ids(user, action)).select_related("study")
+
+
+def studies_for(user):
+    """The studies of the sites the user may see."""
+    return Study.objects.filter(pk__in=Site.objects.filter(pk__in=site_ids(user)).values("study_id"))
 
 
 def participants_for(user):

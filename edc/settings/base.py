@@ -38,6 +38,9 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from the project's static files (no CDN)
     "edc.apps.EdcConfig",
     "trials",
     "accounts",
@@ -53,6 +56,7 @@ INSTALLED_APPS = [
     "exports",
     "signatures",
     "auditchain",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -275,6 +279,51 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+
+# REST API (``api``): personal tokens only (``api.authentication``), the project's permission layer in
+# every view, one rate per token kept in the Redis cache.
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=90)
+API_RATE = env("API_RATE", default="1200/hour")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.TokenScopePermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "api.views.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "SCHEMA_COERCE_PATH_PK": False,  # the schema names path parameters as the URL configuration does
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "UDCAR EDC API",
+    "DESCRIPTION": "Read the study's data as the token's owner may see it in the pages; answer queries.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [
+        "api.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets shared by many fields, named once.
+    "ENUM_NAME_OVERRIDES": {
+        "YesNoUnknownEnum": "crfs.models.YesNoUnknown",
+        "SourceEnum": "crfs.models.Source",
+        "TestResultEnum": "crfs.models.TestResult",
+        "ExamResultEnum": "crfs.models.ExamResult",
+        "CourseEnum": "disease_activity.models.Course",
+        "BilagGradeEnum": "disease_activity.models.BilagGrade",
+        "RelationshipEnum": "adverse_events.models.Relationship",
+        "FormStatusEnum": "crfs.models.FormStatus",
+        "QueryStatusEnum": "monitoring.models.QueryStatus",
+        "VisitStatusEnum": "visits.models.VisitStatus",
+        "ParticipantStatusEnum": "trials.models.ParticipantStatus",
+        "SignatureStatusEnum": "signatures.models.SignatureStatus",
+    },
+}
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="edc@localhost")

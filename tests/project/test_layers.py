@@ -31,6 +31,7 @@ WORKFLOW_APPS = frozenset(
         "signatures",
         "efficacy",
         "exports",
+        "api",
     }
 )
 # The project's wiring inside ``edc/`` (paths relative to the repository).

@@ -22,6 +22,7 @@ from exports.models import ExportJob
 from labs.models import LabPanel
 from medications.models import Medication
 from monitoring.models import Lock, Query
+from tests.api.routes import api_routes
 from tests.conftest import make_participant, today_at
 from tests.pageforms import form_data
 from trials.models import Participant
@@ -282,6 +283,9 @@ NOT_CREATING = {
     "two_factor_enrol": "confirms the one pending authenticator; a repeat finds it confirmed",
     "sdv_verify_visit": "bulk SDV: each form row is locked and a repeat finds its fields verified",
     "sdv_verify_across": "bulk SDV: each form row is locked and a repeat finds its fields verified",
+    "api_tokens": "shows the new token in its answer (no redirect): its one-time key makes a repeat create "
+    "nothing and land on the list (tests/api/test_tokens.py)",
+    "api_token_revoke": "revokes; a repeat is refused (already revoked)",
 }
 # Writing pages handled by edc.views.submit, which gives every form the key: the update pages.
 UPDATING = {
@@ -361,6 +365,9 @@ def test_every_page_that_can_write_is_known_to_the_double_submit_tests():
         "password_change",
         "password_change_done",
     }
+    # The REST API has no form pages: its one write needs the record's ETag (If-Match), so a repeat gets
+    # 412 (tests/api/test_query_answers.py); every route is walked by tests/api/test_walk.py.
+    reading |= set(api_routes()) | {"api_schema", "api_docs"}
     created = {case.split(":")[0] for case in CASES}
     unknown = set(_names(get_resolver())) - reading - created - UPDATING - set(NOT_CREATING)
     assert not unknown, f"pages not classified for double-submit protection: {sorted(unknown)}"
