@@ -7,3 +7,5 @@ COPY . .
 RUN pip install --no-cache-dir . && useradd --create-home edc && mkdir -p var && chown -R edc var
 USER edc
 EXPOSE 8000
+# Threaded gunicorn sized by edc/gunicorn.conf.py (README, "Serving load"); GUNICORN_* to change it.
+CMD ["gunicorn", "-c", "edc/gunicorn.conf.py", "edc.wsgi:application"]
