@@ -65,13 +65,23 @@ def test_timings_leave_out_sign_in_but_errors_count_every_request():
     assert summary["actions"]["login"] == {"p95_ms": 0.0, "requests": 0, "errors": 1}  # untimed, counted
 
 
+def test_busy_users_are_timed_from_the_last_sign_in_to_the_end():
+    # 4 users arriving 2 a second, 10 s of work: the run ends at 12 s; the last sign-in ends at 5 s.
+    samples = [_sample("list", 3000, 4.0), _sample("login", 2000, 5.0), _sample("list", 3000, 4.5)]
+    samples += [_sample("list", 100, 5.5 + i) for i in range(7)]
+    busy = loadtest.busy_users(samples, 0.0, 4, 10.0)
+    assert busy["timed_seconds"] == 7 and busy["requests"] == 7 and busy["p95_ms"] == 100
+
+
 def test_saturation_throughput_is_the_best_step_whose_p95_stays_below_one_second():
-    # Steps of 10 s: 2 users at 5 requests/s (p95 200 ms), 4 users at 8/s (p95 1,200 ms).
-    samples = [_sample("list", 200, 3.5 + i * 0.2) for i in range(33)]
+    # Steps of 10 s, timed once their new users have signed in: 2 users at 5 requests/s (p95 200 ms),
+    # then 4 users at 8/s (p95 1,200 ms).
+    samples = [_sample("login", 900, 3.0), _sample("login", 900, 13.0)]
+    samples += [_sample("list", 200, 3.5 + i * 0.2) for i in range(33)]
     samples += [_sample("list", 1200, 13.5 + i * 0.125) for i in range(52)]
     best, rows = loadtest.saturation(samples, 0.0, [2, 4], 10.0)
     assert [row["users"] for row in rows] == [2, 4] and rows[1]["p95_ms"] == 1200
-    assert best == rows[0]["rps"] and 4 < best < 6
+    assert best == rows[0]["rps"] and 4.5 < best < 5.5 and rows[0]["timed_seconds"] == 6.5
 
 
 def test_the_load_figures_are_merged_into_bench_json_without_losing_other_metrics(tmp_path):
