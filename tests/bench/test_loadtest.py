@@ -42,6 +42,20 @@ def test_gunicorn_sizes_and_address_come_from_the_environment(monkeypatch):
     assert conf["control_socket_disable"] is True  # no shared socket under the home folder
 
 
+def test_the_master_compiles_every_template_before_the_workers_fork(monkeypatch):
+    import logging
+    from types import SimpleNamespace
+
+    from django.template import engines
+
+    loader = engines["django"].engine.template_loaders[0]  # the cached loader, shared by forked workers
+    loader.reset()
+    _conf(monkeypatch)["when_ready"](SimpleNamespace(log=logging.getLogger("gunicorn.error")))
+    compiled = set(loader.get_template_cache)
+    assert {"trials/participant_list.html", "crfs/form_entry.html", "base.html"} <= compiled
+    assert len(compiled) == len(list((ROOT / "templates").rglob("*.html")))
+
+
 def test_thread_connections_are_persistent_and_health_checked():
     database = settings.DATABASES["default"]
     assert database["CONN_HEALTH_CHECKS"] is True
