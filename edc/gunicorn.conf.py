@@ -2,9 +2,11 @@
 
 Threaded workers (``gthread``): a request spends much of its time waiting for PostgreSQL, and a thread
 waiting on a socket releases the GIL, so a few threads per process keep the CPUs busy with far less
-memory than as many processes. The rule, from ``make loadtest`` on a 2-CPU machine (README, *Serving
-load*): one process per CPU plus one, at most ``MAX_DEFAULT_WORKERS``, four threads each. More processes
-or threads than that only queue on the same CPUs (PostgreSQL runs there too) and lengthen the p95.
+memory than as many processes. The rule: one process per CPU plus one (a spare while another holds
+the GIL), at least 2, at most ``MAX_DEFAULT_WORKERS``, four threads each; on a 2-CPU machine 3 × 4,
+twelve requests at once, more than the CPUs can progress (PostgreSQL runs there too). ``make loadtest``
+(README, *Serving load*) compared 2 × 4, 3 × 4, 5 × 2 and 2 × 8 there: on a machine shared with other
+work the differences stayed within the noise, so the rule keeps the usual one.
 
 Every value can be set from the environment (``GUNICORN_*``); each thread holds its own persistent
 database connection (``CONN_MAX_AGE``), so workers × threads must stay below PostgreSQL's

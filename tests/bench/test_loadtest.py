@@ -138,7 +138,7 @@ def test_make_loadtest_writes_its_figures_and_counts_a_failing_request(load_data
     env = {**os.environ, "DATABASE_URL": load_database_url, "REDIS_URL": settings.REDIS_URL}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     command = [sys.executable, "-m", "edc.loadtest", "--participants", "16", "--users", "3", "--seconds", "8"]
-    command += ["--steps", "3", "--step-seconds", "5", "--output", str(output)]
+    command += ["--steps", "3", "--step-seconds", "6", "--output", str(output)]
     command += ["--extra-page", "/participants/999999999/"]  # no such participant: 404, an error
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
