@@ -23,3 +23,5 @@ RUN DJANGO_SETTINGS_MODULE=edc.settings.production SECRET_KEY=collectstatic-only
     python manage.py collectstatic --no-input -v 0
 USER edc
 EXPOSE 8000
+# Threaded gunicorn sized by edc/gunicorn.conf.py (README, "Serving load"); GUNICORN_* to change it.
+CMD ["gunicorn", "-c", "edc/gunicorn.conf.py", "edc.wsgi:application"]

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test bench lint messages clean-var
+.PHONY: venv run test bench loadtest lint messages clean-var
 
 venv: $(STAMP)
 
@@ -30,6 +30,11 @@ test: venv
 
 bench: venv
 	$(PY) -m edc.bench
+
+# 20 simulated users of every role against gunicorn with the production settings, then a saturation
+# ramp; figures merged into var/bench.json (README, "Serving load"). LOADTEST_SECONDS=10 for a quick look.
+loadtest: venv
+	$(PY) -m edc.loadtest
 
 # Mutation testing of edc/clinical (slow: run after changing a rule; see README, "Mutation testing").
 .PHONY: mutate

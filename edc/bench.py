@@ -25,6 +25,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -452,6 +453,24 @@ def ensure_database(url: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+@contextmanager
+def own_database(choose: Callable[[str], str]):
+    """``DATABASE_URL`` and ``REDIS_URL`` (the embedded servers' under ``var/`` when unset), the database
+    replaced by ``choose(url)`` and created if needed, Django set up with the dev settings; yields the
+    embedded servers started (``embedded.services``). Shared by ``make bench`` and ``make loadtest``."""
+    with embedded.services(
+        embedded.VAR_DIR, pgdata_name="pgdata-bench", redis_name="redis-bench.db", roles=False
+    ) as started:
+        url = choose(os.environ["DATABASE_URL"])
+        ensure_database(url)
+        os.environ["DATABASE_URL"] = url
+        os.environ["DJANGO_SETTINGS_MODULE"] = "edc.settings.dev"
+        import django
+
+        django.setup()
+        yield started
+
+
 def machine(started: dict) -> dict:
     import django
     from django.db import connection
@@ -523,8 +542,15 @@ def merged(path: Path, report: dict) -> dict:
         previous = {}
     if not isinstance(previous, dict):
         previous = {}
-    metrics = {**(previous.get("metrics") or {}), **report["metrics"]}
+    metrics = {**(previous.get("metrics") or {}), **(report.get("metrics") or {})}
     return {**previous, **report, "metrics": metrics}
+
+
+def write_report(path: Path, report: dict) -> None:
+    """Write ``report`` into ``path`` over what it holds (``merged``: the keys of ``make loadtest`` and
+    ``make mutate`` stay)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(merged(path, report), indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def print_table(results: dict[str, dict]) -> None:
@@ -551,16 +577,7 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
 
-    with embedded.services(
-        embedded.VAR_DIR, pgdata_name="pgdata-bench", redis_name="redis-bench.db", roles=False
-    ) as started:
-        url = bench_database_url(os.environ["DATABASE_URL"])
-        ensure_database(url)
-        os.environ["DATABASE_URL"] = url
-        os.environ["DJANGO_SETTINGS_MODULE"] = "edc.settings.dev"
-        import django
-
-        django.setup()
+    with own_database(bench_database_url) as started:
         logging.getLogger("axes").setLevel(logging.WARNING)  # the bench user's sign-in is not news
         from django.conf import settings
         from django.test.utils import override_settings
@@ -588,10 +605,7 @@ def main(argv=None) -> int:
             f"(floor: {floor.url}, a page without study data, p95 {floor.p95_ms:.1f} ms, "
             f"{floor.ratio:.2f} × its SQL)"
         )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(
-        json.dumps(merged(args.output, report), indent=2, ensure_ascii=False, default=str) + "\n"
-    )
+    write_report(args.output, report)
     print(f"\nWritten {args.output}")
     missed = [name for name, r in results.items() if not r["ok"]]
     return 1 if args.strict and missed else 0

@@ -26,10 +26,11 @@ DEMO_PASSWORD = "demo-password-for-tests"
 
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (``--dist loadgroup``): the tests that start real processes (Celery workers,
-    embedded servers, a whole ``make run``) run one after the other on one worker, so that their time
-    bounds never race each other for the two CPUs; so do the tests of the demo study (seeded once)."""
+    embedded servers, a whole ``make run``, gunicorn with Locust) run one after the other on one worker,
+    so that their time bounds never race each other for the two CPUs; so do the tests of the demo study
+    (seeded once)."""
     for item in items:
-        if item.get_closest_marker("worker") or item.get_closest_marker("embedded"):
+        if any(item.get_closest_marker(name) for name in ("worker", "embedded", "loadtest")):
             item.add_marker(pytest.mark.xdist_group("celery-workers"))
         elif "seeded_demo" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("demo-study"))

@@ -111,6 +111,10 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # and is caught, which makes large transactions quadratic. An empty list ignores nothing.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c pgtrigger.ignore={}"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# Under gunicorn's threads each thread keeps its own connection for CONN_MAX_AGE seconds; the health
+# check (one round trip when a request first uses it) replaces one the database or a proxy has closed
+# instead of failing that request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")

@@ -1,5 +1,7 @@
 """``python -m edc.bench``: the metric registry, the page timings and the benchmark's own database."""
 
+import json
+
 import pytest
 
 from edc import bench
@@ -55,3 +57,12 @@ def test_the_participant_page_metrics_time_a_coordinators_pages_on_tiny_data(stu
     assert page["value"] > 0 and page["details"]["queries_per_request"] > 0
     assert "error" not in results["participant_page_vs_sql_ratio"]
     assert results["participant_page_vs_sql_ratio"]["value"] > 0
+
+
+def test_the_benchmark_report_keeps_what_the_load_test_and_mutation_runs_wrote(tmp_path):
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps({"metrics": {"old": 1}, "load_p95_ms": 120.0, "mutation_score": 99.0}))
+    bench.write_report(path, {"metrics": {"participant_list_p95_ms": {"value": 12}}, "when": "now"})
+    report = json.loads(path.read_text())
+    assert report["metrics"] == {"participant_list_p95_ms": {"value": 12}}
+    assert (report["load_p95_ms"], report["mutation_score"], report["when"]) == (120.0, 99.0, "now")
