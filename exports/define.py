@@ -10,6 +10,8 @@ that a reviewer can read it without define.xml tooling; the study-day convention
 import csv
 from pathlib import Path
 
+from .csvfile import PREFIX, CsvFile
+
 DEFINE_FILE = "define.csv"
 COLUMNS = ("DATASET", "VARIABLE", "LABEL", "TYPE", "LENGTH", "ORIGIN", "ORDER", "ROWS", "COMMENT")
 STUDY_DAY = "Days from Day 0, the CAR-T infusion (infusion day = 0, the day before = -1)"
@@ -18,10 +20,13 @@ STUDY_DAY = "Days from Day 0, the CAR-T infusion (infusion day = 0, the day befo
 def _lengths(directory: Path, dataset: str, variables) -> dict[str, int]:
     """Longest character value (bytes) of each character variable, read back from the CSV."""
     lengths = {v.name: 1 for v in variables if v.type == "Char"}
-    with (directory / f"{dataset}.csv").open(newline="", encoding="utf-8") as handle:
+    with (directory / f"{dataset}.csv").open(newline="", encoding="utf-8-sig") as handle:
         for row in csv.DictReader(handle):
             for name in lengths:
-                lengths[name] = max(lengths[name], len(row[name].encode("utf-8")))
+                value = row[name]
+                if value.startswith(PREFIX):  # the CSV writer's formula guard is not in the XPT
+                    value = value[len(PREFIX) :]
+                lengths[name] = max(lengths[name], len(value.encode("utf-8")))
     return lengths
 
 
@@ -30,9 +35,8 @@ def write_define(written, directory: Path, *, options) -> dict[str, int]:
     character value (bytes) of each character variable when the writer measured them (else they are
     read back from the dataset's CSV); returns {"define.csv": variable rows}."""
     count = 0
-    with (directory / DEFINE_FILE).open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
+    with CsvFile(directory / DEFINE_FILE, bom=options.bom) as writer:
+        writer.header(COLUMNS)
         for domain, variables, rows, *measured in written:
             comment = "De-identified" if options.deidentify else ""
             writer.writerow((domain.code, "", domain.label, "", "", "", "", rows, comment))

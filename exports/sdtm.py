@@ -24,7 +24,6 @@ endpoints one participant at a time from inputs read per ``ENDPOINTS_BATCH``. On
 participants (337,610 RS rows) the SDTM export peaks about 120 MB above the process's start.
 """
 
-import csv
 from array import array
 from collections import defaultdict
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from trials.models import Participant
 from visits.models import Visit
 
 from . import deid, scope
+from .csvfile import CsvFile
 from .define import write_define
 from .odm import subject_key
 
@@ -360,13 +360,6 @@ def num(value) -> float | None:
         return None
 
 
-def num_text(value: float | None) -> str:
-    """How a number is written in the CSV (read back as the same float)."""
-    if value is None:
-        return ""
-    return str(int(value)) if float(value).is_integer() else repr(value)
-
-
 class Context:
     """The export's study, options and per-participant date handling."""
 
@@ -387,12 +380,7 @@ class Context:
 
     def load_shifts(self, ids):
         if self.options.deidentify:
-            deid.ensure_date_shifts(ids)
-            from .models import DateShift
-
-            self.shifts.update(
-                DateShift.objects.filter(participant_id__in=ids).values_list("participant_id", "days")
-            )
+            self.shifts.update(deid.offsets(ids))
 
     def dtc(self, participant, value) -> str:
         """ISO 8601 text of a date or time stamp, as de-identification shows it."""
@@ -1039,7 +1027,9 @@ class _CharColumn:
         return pd.Series(values[codes], dtype="object", copy=False)
 
 
-def write_domain(domain: Domain, rows, variables: list[Var], directory: Path) -> tuple[int, dict[str, int]]:
+def write_domain(
+    domain: Domain, rows, variables: list[Var], directory: Path, *, bom: bool = False
+) -> tuple[int, dict[str, int]]:
     """Write ``DOMAIN.csv`` row by row and ``DOMAIN.xpt`` from the collected columns; the row count
     and the longest value (bytes) of each character variable.
 
@@ -1055,9 +1045,8 @@ def write_domain(domain: Domain, rows, variables: list[Var], directory: Path) ->
     counters = defaultdict(int)
     count = 0
     nan = float("nan")
-    with (directory / f"{domain.code}.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(names)
+    with CsvFile(directory / f"{domain.code}.csv", bom=bom) as writer:
+        writer.header(names)
         for row in rows:
             if has_seq:
                 counters[row["USUBJID"]] += 1
@@ -1067,7 +1056,7 @@ def write_domain(domain: Domain, rows, variables: list[Var], directory: Path) ->
                 value = row.get(name)
                 if is_num:
                     value = num(value)
-                    line.append(num_text(value))
+                    line.append(value)  # a float: written as a number, never formula-guarded
                     number_column.append(nan if value is None else value)
                 else:
                     line.append(char_column.add(value))
@@ -1103,7 +1092,9 @@ def write_sdtm(*, study, options, directory: Path) -> dict[str, int]:
     with translation.override("en"):
         for domain in domains_in_scope(options):
             variables = variables_of(domain, options)
-            rows, lengths = write_domain(domain, BUILDERS[domain.code](ctx), variables, directory)
+            rows, lengths = write_domain(
+                domain, BUILDERS[domain.code](ctx), variables, directory, bom=options.bom
+            )
             counts[f"{domain.code}.csv"] = rows
             counts[f"{domain.code}.xpt"] = rows
             written.append((domain, variables, rows, lengths))
