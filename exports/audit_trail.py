@@ -22,7 +22,7 @@ from django.db.models.functions import Coalesce, Concat
 
 from accounts.models import AccessEvent, Membership
 
-from .csvfile import CsvFile, iso_instant_sql, neutral_sql, neutralise
+from .csvfile import CsvFile, iso_instant_sql, neutral_sql, neutralise, number_sql
 from .models import ExportDownload, ListingExport
 from .options import ExportOptions
 
@@ -130,6 +130,13 @@ def _event_sql(event_model, qs, paths) -> tuple[str, tuple]:
     head = ["pgh_id", "pgh_created_at", "pgh_obj_id", "pgh_label", *annotations]
     sql, params = qs.annotate(**annotations).values_list(*head, *tracked).query.sql_with_params()
     data = "jsonb_build_object()" if not tracked else "to_jsonb(w) - " + _array(head)
+    decimals = [
+        f.attname
+        for f in event_model._meta.concrete_fields
+        if f.attname in tracked and isinstance(f, models.DecimalField)
+    ]
+    if decimals:  # decimals as entered, without the padding of their scale (0.500000 → 0.5)
+        data = f"({data} || {_decimals_object(decimals)})"
     label = neutralise(event_model.pgh_tracked_model._meta.label.replace("'", ""))
     text = ", ".join(
         neutral_sql(f"e.{name}")
@@ -146,6 +153,16 @@ def _event_sql(event_model, qs, paths) -> tuple[str, tuple]:
         f"AS prev FROM ({sql}) w) e ORDER BY e.pgh_obj_id, e.pgh_id",
         params,
     )
+
+
+def _decimals_object(names) -> str:
+    """SQL of a JSON object of the row's decimals without trailing zeros (40 keys per call: PostgreSQL
+    functions take at most 100 arguments)."""
+    parts = []
+    for start in range(0, len(names), 40):
+        pairs = ", ".join(f"'{n}', {number_sql(f'w.{n}')}::numeric" for n in names[start : start + 40])
+        parts.append(f"jsonb_build_object({pairs})")
+    return " || ".join(parts)
 
 
 def _array(names) -> str:

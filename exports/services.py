@@ -435,10 +435,14 @@ def _file_counts(directory: Path, counts: dict[str, int], sub: str) -> dict[str,
 
 def manifest(job: ExportJob, files: list[dict]) -> dict:
     user = job.requested_by
+    requester = "system"
+    if user is not None:
+        # A de-identified zip names no staff: the user's ODM OID; the job itself records who asked.
+        requester = f"USR.{user.pk}" if job.deidentified else user.username
     return {
         "export_id": job.pk,
         "study": {"nct_id": job.study.nct_id, "code": job.study.code},
-        "requested_by": user.username if user else "system",
+        "requested_by": requester,
         "requested_via": job.requested_via,
         "requested_at": job.requested_at.isoformat(),
         "generated_at": timezone.now().isoformat(),
