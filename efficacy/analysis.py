@@ -108,7 +108,7 @@ def _rows(participants) -> Iterator[tuple]:
             sledai = _value(values.get("sledai_2k"))
             record = {
                 "STUDYID": p.site.study.code,
-                "USUBJID": f"{p.site.study.code}-{p.study_id or p.screening_number}",
+                "USUBJID": f"{p.site.study.code}-{p.screening_number}",
                 "SITEID": p.site.code,
                 "DOSELVL": p.dose_level.code if p.dose_level_id else "",
                 "AVISIT": row.code,

@@ -4,17 +4,24 @@
 (the longest character value in bytes, 8 for numbers), origin and position, plus one row per
 dataset (``VARIABLE`` empty) holding the dataset label and its number of rows. It is plain CSV so
 that a reviewer can read it without define.xml tooling; the study-day convention is stated in the
-``COMMENT`` column of every ``--DY`` variable.
+``COMMENT`` column of every ``--DY`` variable, the ASCII rule in that of every character variable.
 """
 
 import csv
 from pathlib import Path
 
-from .csvfile import PREFIX, CsvFile
+from .csvfile import FORMULA_START, PREFIX, CsvFile
 
 DEFINE_FILE = "define.csv"
 COLUMNS = ("DATASET", "VARIABLE", "LABEL", "TYPE", "LENGTH", "ORIGIN", "ORDER", "ROWS", "COMMENT")
-STUDY_DAY = "Days from Day 0, the CAR-T infusion (infusion day = 0, the day before = -1)"
+STUDY_DAY = (
+    "SDTMIG study day from RFSTDTC, the CAR-T infusion (protocol Day 0): the infusion day is 1, "
+    "the day before -1, no day 0"
+)
+ASCII_RULE = (
+    "ASCII: superscript digits after a digit as ^digits (10^9/L), after a letter as digits (m2); "
+    "other characters transliterated by anyascii (Chinese as pinyin)"
+)
 
 
 def _lengths(directory: Path, dataset: str, variables) -> dict[str, int]:
@@ -24,7 +31,8 @@ def _lengths(directory: Path, dataset: str, variables) -> dict[str, int]:
         for row in csv.DictReader(handle):
             for name in lengths:
                 value = row[name]
-                if value.startswith(PREFIX):  # the CSV writer's formula guard is not in the XPT
+                if value.startswith(PREFIX) and value[len(PREFIX) :].startswith(FORMULA_START):
+                    # the CSV writer's formula guard is not in the XPT
                     value = value[len(PREFIX) :]
                 lengths[name] = max(lengths[name], len(value.encode("utf-8")))
     return lengths
@@ -42,11 +50,9 @@ def write_define(written, directory: Path, *, options) -> dict[str, int]:
             writer.writerow((domain.code, "", domain.label, "", "", "", "", rows, comment))
             lengths = measured[0] if measured else _lengths(directory, domain.code, variables)
             for order, var in enumerate(variables, start=1):
-                note = (
-                    STUDY_DAY
-                    if var.name.endswith("DY") and var.type == "Num" and var.name != "VISITDY"
-                    else ""
-                )
+                note = STUDY_DAY if var.name.endswith("DY") and var.type == "Num" else ""
+                if var.type == "Char" and not note:
+                    note = ASCII_RULE
                 if var.name.endswith("DTC"):
                     note = "ISO 8601" + ("; dates shifted per participant" if options.deidentify else "")
                 writer.writerow(

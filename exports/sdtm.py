@@ -6,10 +6,18 @@ ICANS findings). Variable names follow the SDTMIG (``STUDYID``, ``DOMAIN``, ``US
 ``--TESTCD``, ``--ORRES``, ``--STRESC``, ``--STRESN``, ``--DTC``, ``--DY``, ``VISITNUM``, ...); names
 are at most 8 characters, labels at most 40, character values at most 200 bytes (XPT v5 limits).
 
-Study day (``--DY``) is the project's own study day, ``Participant.study_day``: days from Day 0,
-the CAR-T infusion, so the infusion day is 0 and the day before it -1. This differs from the SDTMIG
-convention (no day 0, reference start day 1) on purpose: the protocol schedules visits on Day 0
-based days, and the define file says so.
+Study day (``--DY``) follows the SDTMIG: the reference start date RFSTDTC is the CAR-T infusion
+(the protocol's Day 0, also RFXSTDTC) and is study day 1, the day before it is -1; there is no day 0.
+So the protocol's Day 28 visit is ``--DY`` 29 and ``VISITDY`` 29 (``sdtm_day``). EPOCH (SCREENING,
+TREATMENT from the first lymphodepletion dose through the infusion day, FOLLOW-UP after it) is derived
+from each record's own date (``epoch``). The trial design domains (TS, TA, TE, TV, TI) come from
+``exports.trial_design``; SUPPDM carries the Chinese ethnic group, which CDISC's ETHNIC cannot hold.
+
+Character values are ASCII (``ascii_text``): CDISC's transport files and their reviewers' tools expect
+it. The rule: superscript digits after a digit become ``^`` and the digits (10⁹/L -> 10^9/L), after
+a letter plain digits (m² -> m2); everything else by ``anyascii`` (−, ≥, µ -> -, >=, u; Chinese to
+pinyin syllables, e.g. 盐城 -> YanCheng). The define file states the rule. A dataset without rows is
+not shipped.
 
 Dates are ISO 8601 character values. De-identified exports leave out initials and free text, give
 age instead of the year of birth, and move every date by the participant's stored offset
@@ -24,6 +32,7 @@ endpoints one participant at a time from inputs read per ``ENDPOINTS_BATCH``. On
 participants (337,610 RS rows) the SDTM export peaks about 120 MB above the process's start.
 """
 
+import re
 from array import array
 from collections import defaultdict
 from dataclasses import dataclass
@@ -35,15 +44,16 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pyreadstat
+from anyascii import anyascii
 from django.apps import apps
-from django.db.models import Prefetch
+from django.db.models import Max, Prefetch
 from django.utils import translation
 
 from crfs.registry import FORMS
 from trials.models import Participant
 from visits.models import Visit
 
-from . import deid, scope
+from . import deid, scope, trial_design
 from .csvfile import CsvFile
 from .define import write_define
 from .odm import subject_key
@@ -78,6 +88,7 @@ IDS = [
     C("DOMAIN", "Domain Abbreviation", "Assigned"),
     C("USUBJID", "Unique Subject Identifier", "Derived"),
 ]
+DESIGN_IDS = IDS[:2]  # the trial design datasets describe the protocol: no subject
 VISIT = [N("VISITNUM", "Visit Number", "Derived"), C("VISIT", "Visit Name", "Derived")]
 
 
@@ -87,6 +98,20 @@ def seq(code):
 
 def dtc(code, label="Date/Time of Collection"):
     return [C(f"{code}DTC", label), N(f"{code}DY", "Study Day of Collection", "Derived")]
+
+
+SUPP_VARIABLES = (
+    C("STUDYID", "Study Identifier", "Assigned"),
+    C("RDOMAIN", "Related Domain Abbreviation", "Assigned"),
+    C("USUBJID", "Unique Subject Identifier", "Derived"),
+    C("IDVAR", "Identifying Variable", "Assigned"),
+    C("IDVARVAL", "Identifying Variable Value", "Assigned"),
+    C("QNAM", "Qualifier Variable Name", "Assigned"),
+    C("QLABEL", "Qualifier Variable Label", "Assigned"),
+    C("QVAL", "Data Value"),
+    C("QORIG", "Origin", "Assigned"),
+    C("QEVAL", "Evaluator", "Assigned"),
+)
 
 
 @dataclass(frozen=True)
@@ -109,18 +134,23 @@ DOMAINS = {
                 C("RFSTDTC", "Subject Reference Start Date/Time", "Derived"),
                 C("RFENDTC", "Subject Reference End Date/Time", "Derived"),
                 C("RFXSTDTC", "Date/Time of First Study Treatment", "Derived"),
+                C("RFXENDTC", "Date/Time of Last Study Treatment", "Derived"),
                 C("RFICDTC", "Date/Time of Informed Consent"),
+                C("RFPENDTC", "Date/Time of End of Participation", "Derived"),
                 C("DTHDTC", "Date/Time of Death"),
                 C("DTHFL", "Subject Death Flag", "Derived"),
                 C("SITEID", "Study Site Identifier", "Assigned"),
-                N("BRTHYR", "Year of Birth"),
+                C("BRTHDTC", "Date/Time of Birth"),
                 N("AGE", "Age", "Derived"),
                 C("AGEU", "Age Units", "Assigned"),
                 C("SEX", "Sex"),
-                C("ETHNIC", "Ethnicity"),
+                C("RACE", "Race", "Derived"),
+                C("ETHNIC", "Ethnicity", "Derived"),
                 C("ARMCD", "Planned Arm Code", "Assigned"),
                 C("ARM", "Description of Planned Arm", "Assigned"),
                 C("ACTARMCD", "Actual Arm Code", "Derived"),
+                C("ACTARM", "Description of Actual Arm", "Derived"),
+                C("ARMNRS", "Reason Arm and/or Actual Arm is Null", "Derived"),
                 C("COUNTRY", "Country", "Assigned"),
                 C("DMDTC", "Date/Time of Collection"),
                 N("DMDY", "Study Day of Collection", "Derived"),
@@ -135,6 +165,7 @@ DOMAINS = {
                 C("DSTERM", "Reported Term for the Disposition Event"),
                 C("DSDECOD", "Standardized Disposition Term", "Assigned"),
                 C("DSCAT", "Category for Disposition Event", "Assigned"),
+                C("EPOCH", "Epoch", "Derived"),
                 C("DSSTDTC", "Start Date/Time of Disposition Event"),
                 N("DSSTDY", "Study Day of Start of Disposition Event", "Derived"),
             ),
@@ -164,6 +195,7 @@ DOMAINS = {
                 C("IEORRES", "I/E Criterion Original Result"),
                 C("IESTRESC", "I/E Criterion Result in Std Format", "Derived"),
                 *VISIT,
+                C("EPOCH", "Epoch", "Derived"),
                 *dtc("IE"),
             ),
             ("eligibility",),
@@ -176,6 +208,7 @@ DOMAINS = {
                 seq("MH"),
                 C("MHTERM", "Reported Term for the Medical History"),
                 C("MHCAT", "Category for Medical History", "Assigned"),
+                C("EPOCH", "Epoch", "Derived"),
                 C("MHSTDTC", "Start Date/Time of Medical History Event"),
                 C("MHENDTC", "End Date/Time of Medical History Event"),
                 C("MHENRF", "End Relative to Reference Period", "Derived"),
@@ -199,6 +232,7 @@ DOMAINS = {
                 C("CMDOSFRQ", "Dosing Frequency per Interval"),
                 C("CMROUTE", "Route of Administration"),
                 N("CMPREDEQ", "Prednisone Equivalent (mg/day)", "Derived"),
+                C("EPOCH", "Epoch", "Derived"),
                 C("CMSTDTC", "Start Date/Time of Medication"),
                 C("CMENDTC", "End Date/Time of Medication"),
                 N("CMSTDY", "Study Day of Start of Medication", "Derived"),
@@ -217,6 +251,7 @@ DOMAINS = {
                 N("EXDOSE", "Dose"),
                 C("EXDOSU", "Dose Units", "Assigned"),
                 C("EXLOT", "Lot Number"),
+                C("EPOCH", "Epoch", "Derived"),
                 C("EXSTDTC", "Start Date/Time of Treatment"),
                 C("EXENDTC", "End Date/Time of Treatment"),
                 N("EXSTDY", "Study Day of Start of Treatment", "Derived"),
@@ -241,6 +276,7 @@ DOMAINS = {
                 C("AEACN", "Action Taken with Study Treatment"),
                 C("AEOUT", "Outcome of Adverse Event"),
                 C("AESICAT", "Adverse Event of Special Interest"),
+                C("EPOCH", "Epoch", "Derived"),
                 C("AESTDTC", "Start Date/Time of Adverse Event"),
                 C("AEENDTC", "End Date/Time of Adverse Event"),
                 N("AESTDY", "Study Day of Start of Adverse Event", "Derived"),
@@ -267,6 +303,7 @@ DOMAINS = {
                 C("LBTOXGR", "Standard Toxicity Grade", "Derived"),
                 C("LBSTAT", "Completion Status"),
                 *VISIT,
+                C("EPOCH", "Epoch", "Derived"),
                 *dtc("LB", "Date/Time of Specimen Collection"),
             ),
             ("labs",),
@@ -285,6 +322,7 @@ DOMAINS = {
                 N("VSSTRESN", "Numeric Result/Finding in Standard Units", "Derived"),
                 C("VSSTRESU", "Standard Units", "Assigned"),
                 *VISIT,
+                C("EPOCH", "Epoch", "Derived"),
                 *dtc("VS", "Date/Time of Measurements"),
             ),
             ("vital_signs",),
@@ -306,6 +344,7 @@ DOMAINS = {
                 C("RSBLFL", "Baseline Flag", "Derived"),
                 C("RSRULE", "Rule Version", "Derived"),
                 *VISIT,
+                C("EPOCH", "Epoch", "Derived"),
                 *dtc("RS", "Date/Time of Assessment"),
             ),
             ("sledai", "pga", "bilag"),
@@ -325,9 +364,83 @@ DOMAINS = {
                 C("FASTRESC", "Character Result/Finding in Std Format", "Derived"),
                 N("FASTRESN", "Numeric Result/Finding in Standard Units", "Derived"),
                 *VISIT,
+                C("EPOCH", "Epoch", "Derived"),
                 *dtc("FA", "Date/Time of Assessment"),
             ),
             ("crs", "icans"),
+        ),
+        Domain(
+            "SUPPDM",
+            "Supplemental Qualifiers for DM",
+            SUPP_VARIABLES,
+            ("demographics",),
+        ),
+        Domain(
+            "TE",
+            "Trial Elements",
+            (
+                *DESIGN_IDS,
+                C("ETCD", "Element Code", "Protocol"),
+                C("ELEMENT", "Description of Element", "Protocol"),
+                C("TESTRL", "Rule for Start of Element", "Protocol"),
+                C("TEENRL", "Rule for End of Element", "Protocol"),
+                C("TEDUR", "Planned Duration of Element", "Protocol"),
+            ),
+        ),
+        Domain(
+            "TA",
+            "Trial Arms",
+            (
+                *DESIGN_IDS,
+                C("ARMCD", "Planned Arm Code", "Protocol"),
+                C("ARM", "Description of Planned Arm", "Protocol"),
+                N("TAETORD", "Planned Order of Element within Arm", "Protocol"),
+                C("ETCD", "Element Code", "Protocol"),
+                C("ELEMENT", "Description of Element", "Protocol"),
+                C("TABRANCH", "Branch", "Protocol"),
+                C("TATRANS", "Transition Rule", "Protocol"),
+                C("EPOCH", "Epoch", "Protocol"),
+            ),
+        ),
+        Domain(
+            "TV",
+            "Trial Visits",
+            (
+                *DESIGN_IDS,
+                N("VISITNUM", "Visit Number", "Protocol"),
+                C("VISIT", "Visit Name", "Protocol"),
+                N("VISITDY", "Planned Study Day of Visit", "Protocol"),
+                C("ARMCD", "Planned Arm Code", "Protocol"),
+                C("TVSTRL", "Visit Start Rule", "Protocol"),
+                C("TVENRL", "Visit End Rule", "Protocol"),
+            ),
+        ),
+        Domain(
+            "TI",
+            "Trial Inclusion/Exclusion Criteria",
+            (
+                *DESIGN_IDS,
+                C("IETESTCD", "Incl/Excl Criterion Short Name", "Protocol"),
+                C("IETEST", "Inclusion/Exclusion Criterion", "Protocol"),
+                C("IECAT", "Inclusion/Exclusion Category", "Protocol"),
+                C("TIVERS", "Protocol Criteria Versions", "Protocol"),
+            ),
+        ),
+        Domain(
+            "TS",
+            "Trial Summary",
+            (
+                *DESIGN_IDS,
+                N("TSSEQ", "Sequence Number", "Assigned"),
+                C("TSGRPID", "Group ID", "Assigned"),
+                C("TSPARMCD", "Trial Summary Parameter Short Name", "Protocol"),
+                C("TSPARM", "Trial Summary Parameter", "Protocol"),
+                C("TSVAL", "Parameter Value", "Protocol"),
+                C("TSVALNF", "Parameter Null Flavor", "Protocol"),
+                C("TSVALCD", "Parameter Value Code", "Protocol"),
+                C("TSVCDREF", "Name of the Reference Terminology", "Protocol"),
+                C("TSVCDVER", "Version of the Reference Terminology", "Protocol"),
+            ),
         ),
     )
 }
@@ -336,19 +449,69 @@ DOMAINS = {
 # --- Values ----------------------------------------------------------------------------------------
 
 
+SUPERSCRIPT_DIGITS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789", strict=True))
+_SUPERSCRIPT_RUN = re.compile("([0-9A-Za-z]?)([⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+
+
+def _superscript(match: re.Match) -> str:
+    before, digits = match.group(1), "".join(SUPERSCRIPT_DIGITS[c] for c in match.group(2))
+    return f"{before}^{digits}" if before.isdigit() else before + digits
+
+
+def ascii_text(text: str) -> str:
+    """``text`` in ASCII by the documented rule (module docstring): 10⁹ -> 10^9, m² -> m2, then
+    ``anyascii`` (− -> -, ≥ -> >=, µ -> u, Chinese -> pinyin)."""
+    if text.isascii():
+        return text
+    return anyascii(_SUPERSCRIPT_RUN.sub(_superscript, text))
+
+
 def char(value) -> str:
-    """A character value: text, at most 200 bytes of UTF-8 (the XPT v5 limit)."""
+    """A character value: ASCII text (``ascii_text``), at most 200 bytes (the XPT v5 limit)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "Y" if value else "N"
     if isinstance(value, Decimal):
         value = format(value.normalize(), "f")
-    text = str(value).replace("\r", " ").replace("\n", " ")
-    encoded = text.encode("utf-8")
-    if len(encoded) > MAX_CHAR_BYTES:
-        text = encoded[:MAX_CHAR_BYTES].decode("utf-8", errors="ignore")
-    return text
+    text = ascii_text(str(value).replace("\r", " ").replace("\n", " "))
+    return text[:MAX_CHAR_BYTES]
+
+
+def sdtm_day(reference: date | None, on: date | None) -> int | None:
+    """SDTMIG study day of ``on``: the reference start date is day 1, the day before it -1, no day 0."""
+    if reference is None or on is None:
+        return None
+    days = (on - reference).days
+    return days + 1 if days >= 0 else days
+
+
+def planned_day(protocol_day: int | None) -> int | None:
+    """A protocol day (Day 0 = the infusion) as an SDTMIG study day (VISITDY)."""
+    if protocol_day is None:
+        return None
+    return protocol_day + 1 if protocol_day >= 0 else protocol_day
+
+
+SCREENING, TREATMENT, FOLLOW_UP = "SCREENING", "TREATMENT", "FOLLOW-UP"
+
+
+def epoch(participant, on) -> str:
+    """The trial epoch a record dated ``on`` falls in: SCREENING from consent (or screening) until the
+    first lymphodepletion dose, TREATMENT from it through the infusion day, FOLLOW-UP after; empty
+    before the study (a medical history start) or without a date."""
+    if on is None:
+        return ""
+    day = on.date() if isinstance(on, datetime) else on
+    start = participant.consent_date or participant.screening_date
+    if start and day < start:
+        return ""
+    treatment = participant.lymphodepletion_start_date or participant.infusion_date
+    if treatment is None or day < treatment:
+        return SCREENING
+    if participant.infusion_date is None or day <= participant.infusion_date:
+        return TREATMENT
+    return FOLLOW_UP
 
 
 def num(value) -> float | None:
@@ -373,7 +536,11 @@ class Context:
         return subject_key(participant, self.options)
 
     def usubjid(self, participant) -> str:
-        return f"{self.study_code}-{self.subjid(participant)}"
+        """Assigned at screening and never changed: the screening number, not the study id that
+        enrollment adds (a screen failure keeps it too). De-identified: the export's subject key."""
+        if self.options.deidentify:
+            return f"{self.study_code}-{self.subjid(participant)}"
+        return f"{self.study_code}-{participant.screening_number}"
 
     def base(self, domain: str, participant) -> dict:
         return {"STUDYID": self.study_code, "DOMAIN": domain, "USUBJID": self.usubjid(participant)}
@@ -395,10 +562,14 @@ class Context:
         return value.isoformat()
 
     def dy(self, participant, value) -> int | None:
+        """SDTMIG study day (no day 0) from RFSTDTC, the infusion."""
         if value is None:
             return None
         day = value.date() if isinstance(value, datetime) else value
-        return participant.study_day(day)
+        return sdtm_day(participant.infusion_date, day)
+
+    def epoch(self, participant, value) -> str:
+        return epoch(participant, value)
 
     def free_text(self, value) -> str:
         return "" if self.options.deidentify else char(value)
@@ -449,33 +620,109 @@ def dm_rows(ctx):
     for people in _participants(ctx):
         demographics = _forms(ctx, "demographics", people)
         deaths = _forms(ctx, "death", people)
+        last_visits = dict(
+            Visit.objects.filter(
+                participant_id__in=[p.pk for p in people], entered_in_error=False, visit_date__isnull=False
+            )
+            .values("participant_id")
+            .annotate(last=Max("visit_date"))
+            .values_list("participant_id", "last")
+        )
         for p in people:
             demo = (demographics.get(p.pk) or [None])[0]
             death = (deaths.get(p.pk) or [None])[0]
             reference = p.consent_date or p.screening_date
+            arm = arms(p)
             row = ctx.base("DM", p)
             row.update(
                 SUBJID=ctx.subjid(p),
                 RFSTDTC=ctx.dtc(p, p.infusion_date),
                 RFENDTC=ctx.dtc(p, p.end_date),
                 RFXSTDTC=ctx.dtc(p, p.infusion_date),
+                RFXENDTC=ctx.dtc(p, p.infusion_date),  # one infusion: first and last treatment
                 RFICDTC=ctx.dtc(p, p.consent_date),
+                RFPENDTC=ctx.dtc(p, p.end_date or last_visits.get(p.pk)),  # end of study, else the last visit
                 DTHDTC=ctx.dtc(p, death.death_date if death else None),
                 DTHFL="Y" if death else "",
                 SITEID=p.site.code,
-                BRTHYR=None if ctx.options.deidentify else p.year_of_birth,
+                # A partial ISO 8601 date: the year is all the CRF collects (never in a de-identified DM).
+                BRTHDTC="" if ctx.options.deidentify else str(p.year_of_birth),
                 AGE=deid.age_at(p.year_of_birth, reference),
                 AGEU="YEARS",
                 SEX=p.sex,
-                ETHNIC=char(demo.get_ethnicity_display() if demo and demo.ethnicity else ""),
-                ARMCD=p.dose_level.code if p.dose_level else "",
-                ARM=p.dose_level.label if p.dose_level else "",
-                ACTARMCD=(p.dose_level.code if p.dose_level and p.infusion_date else ""),
-                COUNTRY=p.site.country,
+                RACE=RACE.get(demo.ethnicity if demo else "", ""),
+                ETHNIC=ETHNIC.get(demo.ethnicity if demo else "", ""),
+                **arm,
+                COUNTRY=country_code(p.site.country),
                 DMDTC=ctx.dtc(p, p.screening_date),
                 DMDY=ctx.dy(p, p.screening_date),
             )
             yield row
+
+
+# CDISC ETHNIC is Hispanic or Latino or not; the CRF asks for the Chinese ethnic group instead, which
+# SUPPDM (ETHGRP) carries. Han and the other Chinese ethnic groups are RACE "ASIAN" in CDISC CT.
+ETHNIC = {
+    "han": "NOT HISPANIC OR LATINO",
+    "other_chinese": "NOT HISPANIC OR LATINO",
+    "not_reported": "NOT REPORTED",
+}
+RACE = {"han": "ASIAN", "other_chinese": "ASIAN", "not_reported": "NOT REPORTED"}
+SCREEN_FAILURE, NOT_ASSIGNED, NOT_TREATED = "SCREEN FAILURE", "NOT ASSIGNED", "ASSIGNED, NOT TREATED"
+
+
+def arms(p) -> dict:
+    """ARMCD/ARM (the dose level assigned), ACTARMCD/ACTARM (the one infused) and, when either is null,
+    ARMNRS (SDTMIG 3.4: arm codes stay null for screen failures and participants not assigned)."""
+    planned = p.dose_level
+    if planned is None:
+        reason = SCREEN_FAILURE if p.status == "screen_failed" else NOT_ASSIGNED
+        return {"ARMCD": "", "ARM": "", "ACTARMCD": "", "ACTARM": "", "ARMNRS": reason}
+    treated = p.infusion_date is not None
+    return {
+        "ARMCD": planned.code,
+        "ARM": char(planned.label),
+        "ACTARMCD": planned.code if treated else "",
+        "ACTARM": char(planned.label) if treated else "",
+        "ARMNRS": "" if treated else NOT_TREATED,
+    }
+
+
+def country_code(name: str) -> str:
+    """ISO 3166-1 alpha-3 code of a country name or code ("China" -> "CHN")."""
+    import pycountry
+
+    if not name:
+        return ""
+    try:
+        return pycountry.countries.lookup(name.strip()).alpha_3
+    except LookupError:
+        return ""
+
+
+def suppdm_rows(ctx):
+    """SUPPDM: the Chinese ethnic group (QNAM ETHGRP) that DM.ETHNIC cannot hold."""
+    for people in _participants(ctx):
+        demographics = _forms(ctx, "demographics", people)
+        for p in people:
+            demo = (demographics.get(p.pk) or [None])[0]
+            if demo is None or not demo.ethnicity or demo.ethnicity == "not_reported":
+                continue
+            value = demo.get_ethnicity_display()
+            if demo.ethnicity == "other":
+                value = ctx.free_text(demo.ethnicity_other) or value
+            yield {
+                "STUDYID": ctx.study_code,
+                "RDOMAIN": "DM",
+                "USUBJID": ctx.usubjid(p),
+                "IDVAR": "",
+                "IDVARVAL": "",
+                "QNAM": "ETHGRP",
+                "QLABEL": "Ethnic Group (China)",
+                "QVAL": char(value),
+                "QORIG": "CRF",
+                "QEVAL": "",
+            }
 
 
 def ds_rows(ctx):
@@ -511,7 +758,12 @@ def ds_rows(ctx):
             for term, decod, cat, on in events:
                 row = ctx.base("DS", p)
                 row.update(
-                    DSTERM=term, DSDECOD=decod, DSCAT=cat, DSSTDTC=ctx.dtc(p, on), DSSTDY=ctx.dy(p, on)
+                    DSTERM=term,
+                    DSDECOD=decod,
+                    DSCAT=cat,
+                    EPOCH=ctx.epoch(p, on),
+                    DSSTDTC=ctx.dtc(p, on),
+                    DSSTDY=ctx.dy(p, on),
                 )
                 yield row
 
@@ -532,7 +784,7 @@ def sv_rows(ctx):
                 row.update(
                     VISITNUM=visit.sequence,
                     VISIT=visit.name,
-                    VISITDY=visit.target_day,
+                    VISITDY=planned_day(visit.target_day),
                     SVSTDTC=ctx.dtc(p, visit.visit_date),
                     SVSTDY=ctx.dy(p, visit.visit_date),
                     SVSTAT="NOT DONE" if visit.missed else "",
@@ -542,15 +794,9 @@ def sv_rows(ctx):
 
 
 def ie_rows(ctx):
-    from crfs.criteria import CRITERIA
-
-    codes = {}
-    for kind in ("inclusion", "exclusion"):
-        members = [c for c in CRITERIA if c.kind == kind]
-        for i, criterion in enumerate(members, start=1):
-            codes[criterion.key] = f"{'IN' if kind == 'inclusion' else 'EX'}{i:02d}"
     from crfs.criteria import BY_KEY
 
+    codes = trial_design.criterion_codes()
     for people in _participants(ctx):
         forms = _forms(ctx, "eligibility", people)
         for p in people:
@@ -570,6 +816,7 @@ def ie_rows(ctx):
                         **visit_columns(form.visit),
                         IEDTC=ctx.dtc(p, form.assessed_on),
                         IEDY=ctx.dy(p, form.assessed_on),
+                        EPOCH=ctx.epoch(p, form.assessed_on),
                     )
                     yield row
 
@@ -591,6 +838,7 @@ def mh_rows(ctx):
                         **visit_columns(demo.visit),
                         MHDTC=ctx.dtc(p, demo.assessed_on),
                         MHDY=ctx.dy(p, demo.assessed_on),
+                        EPOCH=ctx.epoch(p, demo.assessed_on),
                     )
                     yield row
             for history in histories.get(p.pk, []):
@@ -605,6 +853,7 @@ def mh_rows(ctx):
                         **visit_columns(history.visit),
                         MHDTC=ctx.dtc(p, history.assessed_on),
                         MHDY=ctx.dy(p, history.assessed_on),
+                        EPOCH=ctx.epoch(p, history.assessed_on),
                     )
                     yield row
 
@@ -626,6 +875,7 @@ def cm_rows(ctx):
                         CMSTDTC=ctx.dtc(p, treatment.start_date),
                         CMENDTC=ctx.dtc(p, treatment.stop_date),
                         CMSTDY=ctx.dy(p, treatment.start_date),
+                        EPOCH=ctx.epoch(p, treatment.start_date),
                         CMENRF="ONGOING" if treatment.reason_stopped.startswith("ongoing") else "",
                     )
                     yield row
@@ -644,6 +894,7 @@ def cm_rows(ctx):
                     CMSTDTC=ctx.dtc(p, med.start_date),
                     CMENDTC=ctx.dtc(p, med.stop_date),
                     CMSTDY=ctx.dy(p, med.start_date),
+                    EPOCH=ctx.epoch(p, med.start_date),
                     CMENRF="ONGOING" if med.ongoing else "",
                 )
                 yield row
@@ -673,6 +924,7 @@ def ex_rows(ctx):
                         EXSTDTC=ctx.dtc(p, form.assessed_on),
                         EXENDTC=ctx.dtc(p, form.assessed_on),
                         EXSTDY=ctx.dy(p, form.assessed_on),
+                        EPOCH=ctx.epoch(p, form.assessed_on),
                         **visit_columns(form.visit),
                     )
                     yield row
@@ -689,6 +941,7 @@ def ex_rows(ctx):
                     EXSTDTC=ctx.dtc(p, start),
                     EXENDTC=ctx.dtc(p, end),
                     EXSTDY=ctx.dy(p, form.infusion_date),
+                    EPOCH=ctx.epoch(p, form.infusion_date),
                     **visit_columns(form.visit),
                 )
                 yield row
@@ -704,6 +957,7 @@ def ex_rows(ctx):
                     EXSTDTC=ctx.dtc(p, p.infusion_date),
                     EXENDTC=ctx.dtc(p, p.infusion_date),
                     EXSTDY=ctx.dy(p, p.infusion_date),
+                    EPOCH=ctx.epoch(p, p.infusion_date),
                 )
                 yield row
 
@@ -747,6 +1001,7 @@ def ae_rows(ctx):
                     AESTDTC=ctx.dtc(p, _at(event.onset_date, event.onset_time)),
                     AEENDTC=ctx.dtc(p, _at(event.resolution_date, event.resolution_time)),
                     AESTDY=ctx.dy(p, event.onset_date),
+                    EPOCH=ctx.epoch(p, event.onset_date),
                     AEENDY=ctx.dy(p, event.resolution_date),
                 )
                 yield row
@@ -796,6 +1051,7 @@ def lb_rows(ctx):
                         **visit_columns(panel.visit),
                         LBDTC=ctx.dtc(p, collected),
                         LBDY=ctx.dy(p, collected),
+                        EPOCH=ctx.epoch(p, collected),
                     )
                     yield row
 
@@ -834,6 +1090,7 @@ def vs_rows(ctx):
                         **visit_columns(form.visit),
                         VSDTC=ctx.dtc(p, form.assessed_on),
                         VSDY=ctx.dy(p, form.assessed_on),
+                        EPOCH=ctx.epoch(p, form.assessed_on),
                     )
                     yield row
 
@@ -902,6 +1159,7 @@ def rs_rows(ctx):
                         **visit_columns(visit),
                         RSDTC=ctx.dtc(p, on),
                         RSDY=ctx.dy(p, on),
+                        EPOCH=ctx.epoch(p, on),
                     )
                     yield row
 
@@ -954,6 +1212,7 @@ def fa_rows(ctx):
                         **visit_columns(form.visit),
                         FADTC=ctx.dtc(p, form.assessed_on),
                         FADY=ctx.dy(p, form.assessed_on),
+                        EPOCH=ctx.epoch(p, form.assessed_on),
                     )
                     yield row
 
@@ -971,13 +1230,19 @@ BUILDERS = {
     "VS": vs_rows,
     "RS": rs_rows,
     "FA": fa_rows,
+    "SUPPDM": suppdm_rows,
+    "TE": trial_design.te_rows,
+    "TA": trial_design.ta_rows,
+    "TV": trial_design.tv_rows,
+    "TI": trial_design.ti_rows,
+    "TS": trial_design.ts_rows,
 }
 
 
 def variables_of(domain: Domain, options) -> list[Var]:
-    """The domain's variables as exported (a de-identified DM has no year of birth)."""
+    """The domain's variables as exported (a de-identified DM has no date of birth)."""
     if options.deidentify:
-        return [v for v in domain.variables if v.name != "BRTHYR"]
+        return [v for v in domain.variables if v.name != "BRTHDTC"]
     return list(domain.variables)
 
 
@@ -1048,7 +1313,7 @@ def write_domain(
     with CsvFile(directory / f"{domain.code}.csv", bom=bom) as writer:
         writer.header(names)
         for row in rows:
-            if has_seq:
+            if has_seq and seq_name not in row:  # TSSEQ comes numbered
                 counters[row["USUBJID"]] += 1
                 row[seq_name] = counters[row["USUBJID"]]
             line = []
@@ -1095,6 +1360,10 @@ def write_sdtm(*, study, options, directory: Path) -> dict[str, int]:
             rows, lengths = write_domain(
                 domain, BUILDERS[domain.code](ctx), variables, directory, bom=options.bom
             )
+            if rows == 0:  # no empty dataset is shipped (SDTMIG 3.4, section 3.2.1)
+                for suffix in (".csv", ".xpt"):
+                    (directory / f"{domain.code}{suffix}").unlink()
+                continue
             counts[f"{domain.code}.csv"] = rows
             counts[f"{domain.code}.xpt"] = rows
             written.append((domain, variables, rows, lengths))

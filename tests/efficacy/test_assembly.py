@@ -51,7 +51,7 @@ def test_the_analysis_dataset_has_one_row_per_participant_and_visit_with_rule_ve
     assert d28["ADY"] == 28 and d28["PREDEQ"] == 10.0 and d28["SRI4RV"] == "sri_4/1"
     assert m9["EVALFL"] == "N" and "PGA form not complete" in m9["NEREASON"] and m9["LLDASFL"] == ""
     assert m6["MAINTRV"] == "state_maintenance/1" and m6["ASMRV"] == "efficacy_endpoints/1"
-    assert m6["USUBJID"] == f"UDCAR-SLE-{hand_participant.study_id}"
+    assert m6["USUBJID"] == f"UDCAR-SLE-{hand_participant.screening_number}"  # assigned at screening, kept
 
 
 def test_a_line_plot_carries_title_desc_and_escapes_text():

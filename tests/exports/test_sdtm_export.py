@@ -1,4 +1,4 @@
-"""SDTM-style domains: XPT equals CSV, SAS naming limits, study days from Day 0, de-identification."""
+"""SDTM domains: XPT equals CSV, SAS naming limits, SDTMIG study days (no day 0), de-identification."""
 
 import csv
 from datetime import timedelta
@@ -103,21 +103,27 @@ def test_variable_names_fit_in_8_characters_and_labels_in_40(study, infused, tmp
         assert all(len(v.name) <= 8 and len(v.label) <= 40 for v in domain.variables)
 
 
-def test_study_day_counts_from_the_infusion_as_day_0(study, infused, tmp_path):
+def test_study_day_is_1_on_the_infusion_day_with_no_day_0(study, infused, tmp_path):
+    """SDTMIG: RFSTDTC (the infusion, protocol Day 0) is study day 1; the day before it is -1."""
     export(study, tmp_path)
     rows = [
         r
         for r in csv.DictReader((tmp_path / "VS.csv").open(encoding="utf-8-sig"))
-        if r["USUBJID"].endswith(infused.label)
+        if r["USUBJID"].endswith(infused.screening_number)
     ]
-    assert rows and all(r["VSDY"] == "1" for r in rows)
+    assert rows and all(r["VSDY"] == "2" for r in rows)  # protocol day 1
     assert {r["VSDTC"] for r in rows} == {(infused.infusion_date + timedelta(days=1)).isoformat()}
-    ds = [
+    ds = {r["DSDECOD"]: r for r in csv.DictReader((tmp_path / "DS.csv").open(encoding="utf-8-sig"))}
+    assert ds["CAR-T INFUSION"]["DSSTDY"] == "1"
+    consent = (infused.consent_date - infused.infusion_date).days
+    assert consent < 0 and ds["INFORMED CONSENT OBTAINED"]["DSSTDY"] == str(consent)
+    dm = next(
         r
-        for r in csv.DictReader((tmp_path / "DS.csv").open(encoding="utf-8-sig"))
-        if r["DSDECOD"] == "CAR-T INFUSION"
-    ]
-    assert [r["DSSTDY"] for r in ds] == ["0"]
+        for r in csv.DictReader((tmp_path / "DM.csv").open(encoding="utf-8-sig"))
+        if r["USUBJID"].endswith(infused.screening_number)
+    )
+    assert dm["RFSTDTC"] == dm["RFXSTDTC"] == infused.infusion_date.isoformat()
+    assert sdtm.sdtm_day(infused.infusion_date, infused.infusion_date - timedelta(days=1)) == -1
 
 
 def test_deidentified_domains_hold_no_initials_and_shifted_dates(study, infused, tmp_path):
@@ -127,16 +133,17 @@ def test_deidentified_domains_hold_no_initials_and_shifted_dates(study, infused,
     offset = timedelta(days=offset_for(infused.pk))
     vs = list(csv.DictReader((tmp_path / "VS.csv").open(encoding="utf-8-sig")))
     assert {r["VSDTC"] for r in vs} == {(infused.infusion_date + timedelta(days=1) + offset).isoformat()}
-    assert {r["VSDY"] for r in vs} == {"1"}
+    assert {r["VSDY"] for r in vs} == {"2"}
     dm = list(csv.DictReader((tmp_path / "DM.csv").open(encoding="utf-8-sig")))
-    assert "BRTHYR" not in dm[0] and dm[0]["AGE"] == str(infused.screening_date.year - 1985)
+    assert "BRTHDTC" not in dm[0] and dm[0]["AGE"] == str(infused.screening_date.year - 1985)
     assert dm[0]["RFSTDTC"] == (infused.infusion_date + offset).isoformat()
     ds = {
         r["DSDECOD"]: r["DSSTDTC"] for r in csv.DictReader((tmp_path / "DS.csv").open(encoding="utf-8-sig"))
     }
     assert ds["INFORMED CONSENT OBTAINED"] == (infused.consent_date + offset).isoformat()
     text = "".join(
-        (tmp_path / name).read_text() for name in ("DM.csv", "DS.csv", "VS.csv", "MH.csv", "CM.csv")
+        (tmp_path / name).read_text(encoding="utf-8-sig")
+        for name in ("DM.csv", "DS.csv", "VS.csv", "MH.csv", "CM.csv")
     )
     assert "QX" not in text
 
@@ -144,7 +151,7 @@ def test_deidentified_domains_hold_no_initials_and_shifted_dates(study, infused,
 def test_study_day_mode_keeps_study_days_and_no_dates(study, infused, tmp_path):
     export(study, tmp_path, deidentify=True, date_mode="study_day")
     vs = list(csv.DictReader((tmp_path / "VS.csv").open(encoding="utf-8-sig")))
-    assert {r["VSDTC"] for r in vs} == {""} and {r["VSDY"] for r in vs} == {"1"}
+    assert {r["VSDTC"] for r in vs} == {""} and {r["VSDY"] for r in vs} == {"2"}
 
 
 def test_define_file_lists_every_variable_of_every_dataset(study, infused, tmp_path):

@@ -140,7 +140,13 @@ def test_an_export_whose_worker_was_killed_is_run_again_and_its_zip_is_complete(
     assert (job.status, job.attempt) == (ExportStatus.DONE, 2), job.error
     assert sum(o["rerun"] for o in outcomes) == 1 and sum(o["failed"] for o in outcomes) == 0
     assert not any(p.exists() for p in partial)
-    assert [p.name for p in services.export_directory(job).iterdir()] == [Path(job.zip_path).name]
+    # The worker removes its working folder right after the commit that marks the job done.
+    wait_until(
+        lambda: [p.name for p in services.export_directory(job).iterdir()] == [Path(job.zip_path).name],
+        15,
+        "the attempt's working folder was left behind",
+        second,
+    )
 
     with zipfile.ZipFile(job.zip_path) as archive:
         assert archive.testzip() is None
