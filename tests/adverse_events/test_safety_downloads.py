@@ -74,3 +74,25 @@ def test_who_may_export_only_deidentified_data_gets_a_deidentified_listing(
     assert shown and shown <= {d + timedelta(days=offset) for d in real}
     assert not shown & real
     assert ListingExport.objects.get().deidentified
+
+
+def test_listing_exports_show_on_the_export_page_and_in_the_audit_trail(
+    client,
+    sponsor_admin,
+    study,
+    trial,  # noqa: F811
+):
+    from tests.exports.factories import read_zip, run
+
+    download(client, sponsor_admin)
+    record = ListingExport.objects.get()
+    page = client.get(reverse("export_list")).content.decode()
+    assert "safety-listing" in page and record.sha256[:16] in page
+    access = cells_of(read_zip(run(sponsor_admin, study, formats=("audit",)))["audit/access_events.csv"])
+    assert [(r["event"], r["username"]) for r in access if r["event"].startswith("listing")] == [
+        ("listing_export:safety-listing", sponsor_admin.username)
+    ]
+
+
+def cells_of(content: bytes) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
