@@ -66,6 +66,8 @@ def number(value) -> str:
 
 def cell(value) -> str:
     """The CSV text of a Python value, decided by its type (see the module documentation)."""
+    if type(value) is str:  # the common case first: SDTM domains write millions of cells
+        return PREFIX + value if value.startswith(FORMULA_START) else value
     if value is None:
         return ""
     if isinstance(value, bool):
