@@ -1,8 +1,7 @@
 """Safety pages. Thin: reads through selectors (site isolation), writes through services (permissions,
 audit), refusals shown as field messages by ``edc.views.submit``."""
 
-import csv
-
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -12,6 +11,8 @@ from django.utils.translation import gettext as _
 from accounts.permissions import Action, can, require
 from edc.history import history_rows
 from edc.views import submit
+from exports import deid
+from exports import services as export_services
 from trials import selectors as trial_selectors
 
 from . import ctcae_terms, forms, selectors, services
@@ -324,10 +325,11 @@ def safety_summary(request):
             dose_level=data["dose_level"], site=data["site"], term=data["term"], min_grade=data["min_grade"]
         )
     summary = selectors.safety_summary(request.user, filters)
+    covered = [site.pk for site in sites if not filters.site or site.code == filters.site]
     table = request.GET.get("csv")
     if table in CSV_TABLES:
-        require(request.user, Action.VIEW)
-        return _csv(summary, table)
+        return _csv_download(request, summary, table, sites, covered, filters)
+    study_id = sites[0].study_id if sites else None
     return render(
         request,
         "adverse_events/safety_summary.html",
@@ -338,29 +340,63 @@ def safety_summary(request):
             "query": request.GET.urlencode(),
             "all_sites": _sees_all_sites(request.user),
             "last_day": selectors.PRIMARY_ENDPOINT_LAST_DAY,
+            # Downloads are exports: offered to those who may export these sites.
+            "may_download": study_id is not None
+            and export_services.may_export_listing(
+                request.user, study_id=study_id, site_ids_covered=covered, identifiable=False
+            ),
         },
     )
 
 
-def _csv(summary, table) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+def _csv_download(request, summary, table, sites, covered, filters) -> HttpResponse:
+    """A table of the summary as CSV, through the export path (permission, record, neutral cells).
+
+    The listing holds verbatim terms and real dates: it is identifiable for those who may export
+    identifiable data, de-identified (no verbatim, participant keys, shifted onset dates) for the others.
+    """
+    if not sites:
+        raise PermissionDenied(_("Your role does not allow exports of these sites."))
+    identifiable = table == "listing" and export_services.can_export_identifiable(request.user)
+    header, rows = _csv_table(summary, table, deidentified=not identifiable)
+    content, _record = export_services.export_listing(
+        user=request.user,
+        study=sites[0].study,
+        name=f"safety-{table}",
+        site_ids_covered=covered,
+        identifiable=identifiable,
+        header=header,
+        rows=rows,
+        parameters={key: value for key, value in vars(filters).items() if value},
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="safety-{table}.csv"'
-    response.write("\ufeff")  # Excel opens UTF-8 (Chinese text) correctly with a byte-order mark
-    writer = csv.writer(response)
+    return response
+
+
+def _listing_rows(summary, *, deidentified: bool):
+    offsets = deid.offsets([row.participant.pk for row in summary.listing]) if deidentified else {}
+    for row in summary.listing:
+        e, p = row.event, row.participant
+        onset = deid.shift(p.pk, e.onset_date, offsets.get(p.pk)) if deidentified else e.onset_date
+        yield [
+            deid.subject_key(p, deidentify=deidentified), p.site.code, str(p.dose_level or ""), e.number,
+            e.soc, e.term_label, *([] if deidentified else [e.verbatim]), onset, row.study_day,
+            row.max_grade, "Y" if e.serious else "N", e.relationship_car_t, e.outcome,
+        ]  # fmt: skip
+
+
+def _csv_table(summary, table, *, deidentified: bool) -> tuple[list[str], list[list]]:
+    """(header, rows) of one table of the safety summary."""
     levels = summary.levels
     if table == "listing":
-        writer.writerow(
-            ["participant", "site", "dose_level", "ae_number", "soc", "term", "verbatim", "onset_date",
-             "study_day", "max_grade", "serious", "relationship_car_t", "outcome"]
-        )  # fmt: skip
-        for row in summary.listing:
-            e, p = row.event, row.participant
-            writer.writerow(
-                [str(p), p.site.code, str(p.dose_level or ""), e.number, e.soc, e.term_label, e.verbatim,
-                 e.onset_date.isoformat(), row.study_day, row.max_grade, "Y" if e.serious else "N",
-                 e.relationship_car_t, e.outcome]
-            )  # fmt: skip
-    elif table == "by_term":
+        header = ["participant", "site", "dose_level", "ae_number", "soc", "term",
+                  *([] if deidentified else ["verbatim"]), "onset_date", "study_day", "max_grade", "serious",
+                  "relationship_car_t", "outcome"]  # fmt: skip
+        return header, list(_listing_rows(summary, deidentified=deidentified))
+    writer = _Rows()
+    if table == "by_term":
         header = ["soc", "term"]
         for level in levels:
             header += [f"{level.code}_n", f"{level.code}_grade_3_plus"]
@@ -396,4 +432,17 @@ def _csv(summary, table) -> HttpResponse:
                     writer.writerow(
                         [category, label, level.code, cell.n(), *(cell.n(g) for g in range(1, 6))]
                     )
-    return response
+    return writer.header, writer.rows
+
+
+class _Rows:
+    """Collects a table's header (the first row) and rows, for ``export_listing``."""
+
+    def __init__(self):
+        self.header, self.rows = None, []
+
+    def writerow(self, values):
+        if self.header is None:
+            self.header = list(values)
+        else:
+            self.rows.append(list(values))

@@ -1,9 +1,8 @@
 """The efficacy dashboards. Thin: site-scoped reads through ``selectors``, numbers from ``dashboard``
 (derived by ``endpoints``), figures from ``plots``."""
 
-import csv
-
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -12,6 +11,7 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import Action, can
+from exports import services as export_services
 
 from . import dashboard, plots, selectors
 
@@ -35,8 +35,14 @@ def study_dashboard(request):
             key=key,
         )
 
+    study_id = sites[0].study_id if sites else None
+    may_download = study_id is not None and export_services.may_export_listing(
+        user, study_id=study_id, site_ids_covered=site_ids, identifiable=False
+    )
     if table == "proportions":
-        return _proportions_csv(summary())
+        if not sites:
+            raise PermissionDenied
+        return _proportions_csv(request, summary(), sites, site_ids)
     # The figures and tables depend on the data and the language only: rendered once per version.
     body_key = f"{key}:body:{get_language()}"
     body = cache.get(body_key)
@@ -60,6 +66,7 @@ def study_dashboard(request):
             "body": mark_safe(body),  # rendered by our own template, autoescaped
             "all_sites": len(sites) == len(selectors.all_sites_of(sites)),
             "can_export": can(user, Action.EXPORT),
+            "may_download": may_download,
         },
     )
 
@@ -81,24 +88,28 @@ def participant_dashboard(request, pk):
     )
 
 
-def _csv_response(name) -> tuple[HttpResponse, csv.writer]:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    response.write("\ufeff")  # Excel opens UTF-8 correctly with a byte-order mark
-    return response, csv.writer(response)
-
-
-def _proportions_csv(summary) -> HttpResponse:
-    response, writer = _csv_response("efficacy-proportions")
-    writer.writerow(
-        ["endpoint", "group", "visit", "n", "N", "proportion", "lower_95", "upper_95", "not_evaluable"]
-    )
+def _proportions_csv(request, summary, sites, site_ids) -> HttpResponse:
+    """The proportions table as CSV, through the export path (permission, record, neutral cells)."""
+    header = ["endpoint", "group", "visit", "n", "N", "proportion", "lower_95", "upper_95", "not_evaluable"]
+    rows = []
     for flag, label in dashboard.ENDPOINT_LABELS.items():
         for group, group_label in summary["groups"]:
             for code, _day in summary["columns"]:
                 cell = summary["proportions"][flag][group][code]
-                writer.writerow(
+                rows.append(
                     [label, group_label, code, cell["n"], cell["N"], cell["p"], cell["lower"], cell["upper"],
                      cell["not_evaluable"]]
                 )  # fmt: skip
+    content, _record = export_services.export_listing(
+        user=request.user,
+        study=sites[0].study,
+        name="efficacy-proportions",
+        site_ids_covered=site_ids,
+        identifiable=False,
+        header=header,
+        rows=rows,
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="efficacy-proportions.csv"'
     return response

@@ -5,11 +5,11 @@ De-identified exports key participants as the SDTM and ODM files do, shift the a
 participant's stored offset (or leave it empty in "study day" mode) and keep the study day.
 """
 
-import csv
 from datetime import date
 from pathlib import Path
 
 from . import deid, scope
+from .csvfile import CsvFile
 from .odm import subject_key
 
 NAME = "ADEFF"
@@ -26,6 +26,13 @@ def _deidentified(participant, row: dict, options, shifts: dict[int, int]) -> di
     return row
 
 
+def _typed(value, numeric: bool):
+    """A numeric column's value as a number, whatever type the row holds it in."""
+    if numeric and isinstance(value, str):
+        return float(value) if value else None
+    return value
+
+
 def write_adam(*, study, options, directory: Path) -> dict[str, int]:
     """Write ADEFF.csv and ADEFF.xpt for the participants in scope; {file name: rows}."""
     import pandas as pd
@@ -33,26 +40,19 @@ def write_adam(*, study, options, directory: Path) -> dict[str, int]:
 
     from efficacy import analysis
 
-    from .models import DateShift
-
     directory.mkdir(parents=True, exist_ok=True)
     participants = scope.participants(study, options)
-    shifts = {}
-    if options.deidentify:
-        deid.ensure_date_shifts(participants.values_list("pk", flat=True))
-        shifts = dict(
-            DateShift.objects.filter(participant__in=participants).values_list("participant_id", "days")
-        )
+    shifts = deid.offsets(participants.values_list("pk", flat=True)) if options.deidentify else {}
     numeric = {name for name, _label, kind in analysis.COLUMNS if kind == "Num"}
     columns: dict[str, list] = {name: [] for name in analysis.NAMES}
     count = 0
-    with open(directory / f"{NAME}.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(analysis.NAMES)
+    with CsvFile(directory / f"{NAME}.csv", bom=options.bom) as writer:
+        writer.header(analysis.NAMES)
         for participant, row in analysis.rows_with_participant(participants):
             if options.deidentify:
                 row = _deidentified(participant, row, options, shifts)
-            writer.writerow(["" if row[name] is None else row[name] for name in analysis.NAMES])
+            # Numbers are written as numbers (never formula-guarded), whatever type the row holds them in.
+            writer.writerow([_typed(row[name], name in numeric) for name in analysis.NAMES])
             for name in analysis.NAMES:
                 value = row[name]
                 columns[name].append(

@@ -3,26 +3,27 @@
 ``audit_trail.csv`` has one row per event (insert or update) of every tracked model that belongs to
 the study, oldest first per model: who (from the audit context), when (UTC), what action and why,
 and the changed fields as JSON ``{"field": [old, new]}`` (on creation, the values entered).
-``access_events.csv`` lists logins, logouts and failed logins of the study's users, and every download
-of an export. Each model's events are one ``COPY … TO STDOUT`` streamed to the file; PostgreSQL
+``access_events.csv`` lists logins, logouts and failed logins of the study's users, every download
+of an export and every listing downloaded as an export (``ListingExport``). Both are written by the
+one CSV writer (``exports.csvfile``): time stamps in ISO 8601 (UTC), text neutralised against
+formulas. Each model's events are one ``COPY … TO STDOUT`` streamed to the file; PostgreSQL
 computes the differences between consecutive versions (``LAG``), so memory stays flat.
 """
 
-import csv
 from collections import deque
 from pathlib import Path
 
 import pghistory.models
 from django.apps import apps
-from django.db import connection, models
+from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Concat
 
 from accounts.models import AccessEvent, Membership
 
-from .csv_export import _header
-from .models import ExportDownload
+from .csvfile import CsvFile, iso_instant_sql, neutral_sql, neutralise, number_sql
+from .models import ExportDownload, ListingExport
 from .options import ExportOptions
 
 CHUNK = 2000
@@ -129,10 +130,21 @@ def _event_sql(event_model, qs, paths) -> tuple[str, tuple]:
     head = ["pgh_id", "pgh_created_at", "pgh_obj_id", "pgh_label", *annotations]
     sql, params = qs.annotate(**annotations).values_list(*head, *tracked).query.sql_with_params()
     data = "jsonb_build_object()" if not tracked else "to_jsonb(w) - " + _array(head)
-    label = event_model.pgh_tracked_model._meta.label.replace("'", "")
+    decimals = [
+        f.attname
+        for f in event_model._meta.concrete_fields
+        if f.attname in tracked and isinstance(f, models.DecimalField)
+    ]
+    if decimals:  # decimals as entered, without the padding of their scale (0.500000 → 0.5)
+        data = f"({data} || {_decimals_object(decimals)})"
+    label = neutralise(event_model.pgh_tracked_model._meta.label.replace("'", ""))
+    text = ", ".join(
+        neutral_sql(f"e.{name}")
+        for name in ("audit_site", "audit_subject", "pgh_label", "audit_user", "audit_action", "audit_reason",
+                     "audit_url")
+    )  # fmt: skip
     return (
-        f"SELECT e.pgh_id, e.pgh_created_at, '{label}', e.pgh_obj_id, e.audit_site, e.audit_subject, "
-        "e.pgh_label, e.audit_user, e.audit_action, e.audit_reason, e.audit_url, "
+        f"SELECT e.pgh_id, {iso_instant_sql('e.pgh_created_at')}, '{label}', e.pgh_obj_id, {text}, "
         "(SELECT COALESCE(jsonb_object_agg(n.key, jsonb_build_array(e.prev -> n.key, n.value)), '{}'::jsonb) "
         " FROM jsonb_each(e.data) n WHERE CASE WHEN e.prev IS NULL "
         "   THEN n.value NOT IN ('null'::jsonb, '\"\"'::jsonb, 'false'::jsonb) "
@@ -143,6 +155,16 @@ def _event_sql(event_model, qs, paths) -> tuple[str, tuple]:
     )
 
 
+def _decimals_object(names) -> str:
+    """SQL of a JSON object of the row's decimals without trailing zeros (40 keys per call: PostgreSQL
+    functions take at most 100 arguments)."""
+    parts = []
+    for start in range(0, len(names), 40):
+        pairs = ", ".join(f"'{n}', {number_sql(f'w.{n}')}::numeric" for n in names[start : start + 40])
+        parts.append(f"jsonb_build_object({pairs})")
+    return " || ".join(parts)
+
+
 def _array(names) -> str:
     return "ARRAY[" + ", ".join("'" + n.replace("'", "") + "'" for n in names) + "]::text[]"
 
@@ -150,20 +172,14 @@ def _array(names) -> str:
 def write_audit_trail(*, study, options: ExportOptions, directory: Path) -> dict[str, int]:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "audit_trail.csv"
-    rows = 0
-    with path.open("wb") as out, connection.cursor() as cursor:
-        out.write(_header(AUDIT_COLUMNS))
+    with CsvFile(path, bom=options.bom) as out:
+        out.header(AUDIT_COLUMNS)
         for event_model in event_models():
             qs, paths = _events(event_model, study, options)
             if qs is None:
                 continue
-            sql, params = _event_sql(event_model, qs, paths)
-            # The psycopg cursor itself: Django's debug wrapper passes no parameters to copy().
-            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params or None) as copy:
-                for block in copy:
-                    out.write(block)
-            rows += cursor.cursor.rowcount
-    counts = {path.name: rows}
+            out.copy(*_event_sql(event_model, qs, paths))
+    counts = {path.name: out.rows}
     counts.update(_write_access_events(study, options, directory))
     return counts
 
@@ -171,30 +187,31 @@ def write_audit_trail(*, study, options: ExportOptions, directory: Path) -> dict
 def _write_access_events(study, options: ExportOptions, directory: Path) -> dict[str, int]:
     path = directory / "access_events.csv"
     users = Membership.objects.filter(study=study).values("user_id")
-    rows = 0
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(ACCESS_COLUMNS)
-        access = AccessEvent.objects.filter(
-            Q(user_id__in=users) | Q(username__in=users.values("user__username"))
-        )
-        if options.cutoff is not None:
-            access = access.filter(at__date__lte=options.cutoff)
-        for at, kind, username, ip in (
-            access.order_by("at", "pk")
-            .values_list("at", "kind", "username", "ip_address")
-            .iterator(chunk_size=CHUNK)
-        ):
-            writer.writerow([at.isoformat(), kind, username, ip or "", ""])
-            rows += 1
-        downloads = ExportDownload.objects.filter(job__study=study)
-        if options.cutoff is not None:
-            downloads = downloads.filter(at__date__lte=options.cutoff)
-        for at, username, ip, job_id in (
-            downloads.order_by("at", "pk")
-            .values_list("at", "user__username", "ip_address", "job_id")
-            .iterator(chunk_size=CHUNK)
-        ):
-            writer.writerow([at.isoformat(), "export_download", username, ip or "", job_id])
-            rows += 1
-    return {path.name: rows}
+    # (queryset, its columns at/event/username/ip/export id): sign-ins, export downloads, listing exports.
+    sources = [
+        (
+            AccessEvent.objects.filter(Q(user_id__in=users) | Q(username__in=users.values("user__username"))),
+            ("at", "kind", "username", "ip_address", Value("")),
+        ),
+        (
+            ExportDownload.objects.filter(job__study=study),
+            ("at", Value("export_download"), "user__username", "ip_address", "job_id"),
+        ),
+        (
+            ListingExport.objects.filter(study=study),
+            ("at", Concat(Value("listing_export:"), "name"), "user__username", "ip_address", Value("")),
+        ),
+    ]
+    with CsvFile(path, bom=options.bom) as writer:
+        writer.header(ACCESS_COLUMNS)
+        for queryset, columns in sources:
+            if options.cutoff is not None:
+                queryset = queryset.filter(at__date__lte=options.cutoff)
+            names = [f"c{i}" for i in range(len(columns))]
+            expressions = [F(c) if isinstance(c, str) else c for c in columns]
+            values = queryset.annotate(**dict(zip(names, expressions, strict=True)))
+            for at, event, username, ip, export_id in (
+                values.order_by("at", "pk").values_list(*names).iterator(chunk_size=CHUNK)
+            ):
+                writer.writerow([at, event, username, ip or "", export_id])
+    return {path.name: writer.rows}

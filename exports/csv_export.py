@@ -12,19 +12,21 @@ scope's Django querysets (``exports.scope``), so the options mean the same as ev
 Wide columns: ``study_id, site, visit, visit_date, study_day, record_id`` then every field; a coded
 field is followed by ``<field>_label``. Long columns: ``study_id, site, visit, study_day,
 record_id, variable, value, label``; empty values have no long row (re-pivoting fills them with "").
+``study_id`` is the participant's key, the same as ODM's ``SubjectKey`` and SDTM's ``SUBJID``
+(``odm.subject_key``). Cells follow the one CSV writer's rules (``exports.csvfile``): text that
+begins like a formula is prefixed with a quote, numbers stay numbers, time stamps are ISO 8601 in UTC,
+decimals carry no trailing zeros; the PostgreSQL expressions of each column apply them by type.
 """
 
-import csv
-import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import models
 from django.db.models import Case, F, Func, Q, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import translation
 
 from adverse_events.models import AdverseEvent
@@ -33,6 +35,7 @@ from trials.models import Participant
 from visits.models import DaysBetween, Visit
 
 from . import deid, scope
+from .csvfile import CsvFile, IsoInstant, Neutral, PlainNumber, neutralise
 from .options import ExportOptions
 
 # Columns every clinical record carries that say nothing about the data (they are in the audit trail).
@@ -44,6 +47,7 @@ DICTIONARY_COLUMNS = [
     "file",
     "form",
     "variable",
+    "role",  # key (identifies the row), data, or label (the text of the coded column before it)
     "label",
     "type",
     "unit",
@@ -51,6 +55,17 @@ DICTIONARY_COLUMNS = [
     "derived",
     "rule_version",
 ]
+# The key columns of every wide file, as the data dictionary describes them.
+KEY_LABELS = {
+    "study_id": ("participant key: the study id (a participant never enrolled: its screening number, "
+                 "or NOT-ENROLLED-<n> when de-identified)", "text"),
+    "site": ("site code", "text"),
+    "visit": ("visit code (empty for records without a visit)", "text"),
+    "visit_date": ("visit date", "date"),
+    "study_day": ("study day of the visit (days from Day 0, the CAR-T infusion)", "integer"),
+    "record_id": ("record identifier (unique within the file; child rows name it in form_record_id)",
+                  "integer"),
+}  # fmt: skip
 
 _UNIT = re.compile(r"\(([^(),]{1,15})\)\s*$")
 
@@ -165,7 +180,9 @@ def _variables(model, options: ExportOptions, *, exclude=(), date_base: str = ""
         if related is not None:
             if _is_user(related):
                 continue  # people appear in the audit trail, not in the data
-            if any(x.name == "code" for x in related._meta.concrete_fields):
+            if related._meta.label in RELATED_TEXT:
+                result.append(Variable(f.name, f.name, str(f.verbose_name), "text", f))
+            elif any(x.name == "code" for x in related._meta.concrete_fields):
                 result.append(Variable(f.name, f"{f.name}__code", str(f.verbose_name), "text", f))
             else:
                 result.append(Variable(f.name, f.attname, str(f.verbose_name), "integer", f))
@@ -222,7 +239,8 @@ def tables(study, options: ExportOptions) -> list[Table]:
             people,
             "",
             None,
-            _variables(Participant, options, exclude={"site"}, date_base="screening_date"),
+            # ``study_id`` is the key column already.
+            _variables(Participant, options, exclude={"site", "study_id"}, date_base="screening_date"),
         )
     ]
     visits = Visit.objects.filter(participant__in=in_scope, entered_in_error=False)
@@ -233,7 +251,7 @@ def tables(study, options: ExportOptions) -> list[Table]:
     if options.locked_only:
         visits = scope.is_locked_filter(visits, visit="pk")
     visits = visits.order_by("participant__site__code", "participant__screening_number", "sequence")
-    exclude = {"code", "definition", "name"}
+    exclude = {"code", "definition", "name", "visit_date"}  # the code and date are key columns
     result.append(
         Table("visits", "visits", visits, "participant__", "", _variables(Visit, options, exclude=exclude))
     )
@@ -272,16 +290,59 @@ def tables(study, options: ExportOptions) -> list[Table]:
 # --- SQL ----------------------------------------------------------------------------------------
 
 
-def _text(expression, f: models.Field | None):
-    """Booleans as true/false; everything else as PostgreSQL writes it (ISO dates, plain decimals)."""
+def _reference_range_text(path: str):
+    """A laboratory reference range as its text, ``lln–uln unit`` (the stored range, not its id)."""
+    return Case(
+        When(**{f"{path}__isnull": True}, then=Value(None)),
+        default=Concat(
+            Coalesce(PlainNumber(F(f"{path}__lln")), Value(""), output_field=models.TextField()),
+            Value("–"),
+            Coalesce(PlainNumber(F(f"{path}__uln")), Value(""), output_field=models.TextField()),
+            Value(" "),
+            F(f"{path}__unit"),
+            output_field=models.TextField(),
+        ),
+        output_field=models.TextField(),
+    )
+
+
+# Foreign keys written as the text of the row they name (by the related model's label).
+RELATED_TEXT = {"labs.ReferenceRange": _reference_range_text}
+
+
+def _related_label(var: "Variable") -> str:
+    f = var.model_field
+    return f.related_model._meta.label if f is not None and f.is_relation else ""
+
+
+def _typed(expression, var: "Variable"):
+    """The column's SQL by type: booleans true/false, time stamps ISO 8601 (UTC), decimals without
+    trailing zeros, text neutralised against formulas; integers and dates as PostgreSQL writes them."""
+    f = var.model_field
     if isinstance(f, models.BooleanField):
         return Case(
-            When(Q(**{f"{expression.name}": True}), then=Value("true")),
-            When(Q(**{f"{expression.name}": False}), then=Value("false")),
+            When(Q(**{var.path: True}), then=Value("true")),
+            When(Q(**{var.path: False}), then=Value("false")),
             default=Value(None),
             output_field=models.CharField(),
         )
+    if var.type == "datetime":
+        return IsoInstant(expression)
+    if var.type == "decimal":
+        return PlainNumber(expression)
+    if var.type in ("text", "coded", "json") and not isinstance(f, models.IntegerField):
+        return Neutral(Cast(expression, models.TextField()) if var.type == "json" else expression)
     return expression
+
+
+def subject_key_expression(p: str, options: ExportOptions):
+    """SQL of ``odm.subject_key``: the study id; else the screening number, or in a de-identified export
+    (which holds no screening number) ``NOT-ENROLLED-<n>``."""
+    if options.deidentify:
+        fallback = Concat(Value("NOT-ENROLLED-"), Cast(F(f"{p}pk") if p else F("pk"), models.TextField()))
+    else:
+        fallback = F(f"{p}screening_number")
+    return Neutral(Coalesce(F(f"{p}study_id"), fallback, output_field=models.TextField()))
 
 
 def _columns(table: Table, options: ExportOptions) -> list[tuple[str, object]]:
@@ -289,12 +350,12 @@ def _columns(table: Table, options: ExportOptions) -> list[tuple[str, object]]:
     p, v = table.participant, table.visit
     shift = options.deidentify and options.date_mode == "shift"
     study_days = options.deidentify and options.date_mode == "study_day"
-    offset = F(f"{p}date_shift__days")
+    offset = deid.EffectiveOffset(F(f"{p}date_shift__days"))
     day0 = F(f"{p}infusion_date")
     columns: list[tuple[str, object]] = [
-        ("study_id", Coalesce(F(f"{p}study_id"), F(f"{p}screening_number"))),
-        ("site", F(f"{p}site__code")),
-        ("visit", F(f"{v}code") if v is not None else Value("", output_field=models.CharField())),
+        ("study_id", subject_key_expression(p, options)),
+        ("site", Neutral(F(f"{p}site__code"))),
+        ("visit", Neutral(F(f"{v}code")) if v is not None else Value("", output_field=models.CharField())),
     ]
     visit_date = F(f"{v}visit_date") if v is not None else None
     if not study_days:
@@ -312,16 +373,21 @@ def _columns(table: Table, options: ExportOptions) -> list[tuple[str, object]]:
             value = AgeInYear(F(var.age_at), F(var.path))
         elif var.as_study_day:
             value = DaysBetween(F(var.path), day0)
+        elif _related_label(var) in RELATED_TEXT:
+            value = Neutral(RELATED_TEXT[_related_label(var)](var.path))
         elif shift and var.type == "date":
             value = AddDays(F(var.path), offset)
         elif shift and var.type == "datetime":
-            value = AddDaysToInstant(F(var.path), offset)
+            value = IsoInstant(AddDaysToInstant(F(var.path), offset))
         else:
-            value = _text(value, var.model_field)
+            value = _typed(value, var)
         columns.append((var.name, value))
         if var.choices:
             label = Case(
-                *(When(Q(**{var.path: code}), then=Value(text)) for code, text in var.choices.items()),
+                *(
+                    When(Q(**{var.path: code}), then=Value(neutralise(text)))
+                    for code, text in var.choices.items()
+                ),
                 default=Value(""),
                 output_field=models.CharField(),
             )
@@ -362,23 +428,11 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _header(columns) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(columns)
-    return buffer.getvalue().encode("utf-8")
-
-
-def copy_to(path: Path, header: list[str], sql: str, params=()) -> int:
+def copy_to(path: Path, header: list[str], sql: str, params=(), *, bom: bool = False) -> int:
     """``COPY (sql) TO STDOUT`` as CSV into ``path`` after ``header``; the number of rows."""
-    with path.open("wb") as out, connection.cursor() as cursor:
-        out.write(_header(header))
-        if not sql:
-            return 0
-        # The psycopg cursor itself: Django's debug wrapper passes no parameters to copy().
-        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params or None) as copy:
-            for block in copy:
-                out.write(block)
-        return cursor.cursor.rowcount
+    with CsvFile(path, bom=bom) as out:
+        out.header(header)
+        return out.copy(sql, params)
 
 
 def write_table(table: Table, options: ExportOptions, directory: Path) -> dict[str, int]:
@@ -386,27 +440,41 @@ def write_table(table: Table, options: ExportOptions, directory: Path) -> dict[s
     columns = _columns(table, options)
     wide_sql, params = _wide_sql(table, columns)
     wide_path, long_path = directory / f"{table.name}_wide.csv", directory / f"{table.name}_long.csv"
+    bom = options.bom
     return {
-        wide_path.name: copy_to(wide_path, [name for name, _ in columns], wide_sql, params),
-        long_path.name: copy_to(long_path, LONG_COLUMNS, _long_sql(table, columns, wide_sql), params),
+        wide_path.name: copy_to(wide_path, [name for name, _ in columns], wide_sql, params, bom=bom),
+        long_path.name: copy_to(
+            long_path, LONG_COLUMNS, _long_sql(table, columns, wide_sql), params, bom=bom
+        ),
     }
 
 
-def write_dictionary(all_tables: list[Table], directory: Path) -> dict[str, int]:
+def write_dictionary(all_tables: list[Table], directory: Path, options: ExportOptions) -> dict[str, int]:
+    """``data_dictionary.csv``: every column of every wide file, keys and labels included."""
+    study_days = options.deidentify and options.date_mode == "study_day"
     path = directory / "data_dictionary.csv"
-    rows = 0
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(DICTIONARY_COLUMNS)
+    with CsvFile(path, bom=options.bom) as out:
+        out.header(DICTIONARY_COLUMNS)
         for table in all_tables:
+            for key, (label, kind) in KEY_LABELS.items():
+                if key == "visit_date" and study_days:
+                    continue
+                if key == "visit_date" and options.deidentify:
+                    label += " (shifted by the participant's offset)"
+                out.writerow([table.name, table.form, key, "key", label, kind, "", "", "", ""])
             for v in table.variables:
                 codes = "; ".join(f"{k}={label}" for k, label in v.choices.items())
                 derived = "yes" if v.derived else ""
-                writer.writerow(
-                    [table.name, table.form, v.name, v.label, v.type, v.unit, codes, derived, v.rule_version]
-                )
-                rows += 1
-    return {path.name: rows}
+                out.writerow(
+                    [table.name, table.form, v.name, "data", v.label, v.type, v.unit, codes, derived,
+                     v.rule_version]
+                )  # fmt: skip
+                if v.choices:
+                    out.writerow(
+                        [table.name, table.form, f"{v.name}_label", "label", f"{v.label} (label)", "text",
+                         "", "", "", ""]
+                    )  # fmt: skip
+    return {path.name: out.rows}
 
 
 def write_csv(
@@ -423,5 +491,5 @@ def write_csv(
             counts.update(write_table(table, options, directory))
             if progress:
                 progress((index + 1) / len(all_tables))
-        counts.update(write_dictionary(all_tables, directory))
+        counts.update(write_dictionary(all_tables, directory, options))
     return counts

@@ -10,6 +10,8 @@ that a reviewer can read it without define.xml tooling; the study-day convention
 import csv
 from pathlib import Path
 
+from .csvfile import FORMULA_START, PREFIX, CsvFile
+
 DEFINE_FILE = "define.csv"
 COLUMNS = ("DATASET", "VARIABLE", "LABEL", "TYPE", "LENGTH", "ORIGIN", "ORDER", "ROWS", "COMMENT")
 STUDY_DAY = (
@@ -25,10 +27,14 @@ ASCII_RULE = (
 def _lengths(directory: Path, dataset: str, variables) -> dict[str, int]:
     """Longest character value (bytes) of each character variable, read back from the CSV."""
     lengths = {v.name: 1 for v in variables if v.type == "Char"}
-    with (directory / f"{dataset}.csv").open(newline="", encoding="utf-8") as handle:
+    with (directory / f"{dataset}.csv").open(newline="", encoding="utf-8-sig") as handle:
         for row in csv.DictReader(handle):
             for name in lengths:
-                lengths[name] = max(lengths[name], len(row[name].encode("utf-8")))
+                value = row[name]
+                if value.startswith(PREFIX) and value[len(PREFIX) :].startswith(FORMULA_START):
+                    # the CSV writer's formula guard is not in the XPT
+                    value = value[len(PREFIX) :]
+                lengths[name] = max(lengths[name], len(value.encode("utf-8")))
     return lengths
 
 
@@ -37,9 +43,8 @@ def write_define(written, directory: Path, *, options) -> dict[str, int]:
     character value (bytes) of each character variable when the writer measured them (else they are
     read back from the dataset's CSV); returns {"define.csv": variable rows}."""
     count = 0
-    with (directory / DEFINE_FILE).open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
+    with CsvFile(directory / DEFINE_FILE, bom=options.bom) as writer:
+        writer.header(COLUMNS)
         for domain, variables, rows, *measured in written:
             comment = "De-identified" if options.deidentify else ""
             writer.writerow((domain.code, "", domain.label, "", "", "", "", rows, comment))

@@ -1,9 +1,14 @@
 """De-identification: what an export without identifiable data drops, shifts or converts.
 
-- initials and screen-failure or other free-text fields are removed;
+- initials, screening numbers and every free-text field are removed: a character field is free
+  text unless it has choices, is set by the system (not editable), or is one of the few fields
+  listed in ``CODED_TEXT`` (each with the reason it holds a code, not a person's words);
+- JSON fields are removed unless listed in ``CODED_JSON`` (lists of codes): a stored calculation
+  such as the eligibility checklist's ``automatic_results`` reads "born 1990, consent 2026-10-19";
 - year of birth becomes age (in whole years, from the year only: the day of birth is never held);
-- dates move by a random offset stored per participant (``DateShift``), the same in every export,
-  so intervals between a participant's dates are kept and repeated exports stay consistent;
+- dates move *back* by a random offset stored per participant (``DateShift``), the same in every
+  export, so intervals between a participant's dates are kept and repeated exports stay consistent,
+  and no date on or before the export's day lands after it;
   or, in "study day" mode, dates are dropped and only study days remain.
 """
 
@@ -11,24 +16,65 @@ import secrets
 from datetime import date, datetime, timedelta
 
 from django.db import models
+from django.db.models import Func
 
-# Largest shift, in days, either way; never zero (a zero shift would leave real dates).
-MAX_SHIFT_DAYS = 30
+# Largest shift, in days; dates always move back (1 … 60 days), never by zero (that would leave real
+# dates) and never forward (a recent date would land after the export date, which shows the shift).
+MAX_SHIFT_DAYS = 60
 
 # Columns dropped from every de-identified file whatever their type.
 # (the year of birth is replaced by the age, see ``age_at``)
-IDENTIFYING_FIELDS = {"initials", "year_of_birth"}
+IDENTIFYING_FIELDS = {"initials", "year_of_birth", "screening_number"}
 
-# Character fields without choices that hold codes or versions, not free text.
-_CODE_SUFFIXES = ("code", "version", "unit", "units", "_id", "number", "status")
-# Character fields without choices that hold controlled or analysable values (an analyte code, a
-# categorical lab result, a drug name, a dose as written, a product lot, the ICE test language).
-KEPT_FIELDS = {"analyte", "result", "agent", "dose", "product_lot", "language"}
+# Character fields without choices that a de-identified export keeps: each holds a code or a value
+# checked against a list, never a person's words.
+CODED_TEXT = {
+    "study_id": "the participant's pseudonymous study identifier (the export's key)",
+    "code": "protocol codes (visits, sites, dose levels)",
+    "term": "the CTCAE term, chosen from the shipped term list",
+    "analyte": "the analyte code of the laboratory table",
+    "unit": "a unit of the laboratory table",
+    "standard_unit": "the standard unit of the laboratory table",
+    "result": "a categorical laboratory result, chosen from the analyte's results",
+    "product_lot": "the CAR-T product lot, shared by every participant treated from it",
+}
+# JSON fields a de-identified export keeps: lists of codes chosen on the form, or set by the system.
+CODED_JSON = {"findings", "vasopressors", "unmet_criteria", "rule_versions"}
 
 
 def random_offset() -> int:
-    days = secrets.randbelow(MAX_SHIFT_DAYS * 2) + 1  # 1 … 60
-    return days - MAX_SHIFT_DAYS - 1 if days <= MAX_SHIFT_DAYS else days - MAX_SHIFT_DAYS
+    """A new participant's offset: −1 … −MAX_SHIFT_DAYS days."""
+    return -(secrets.randbelow(MAX_SHIFT_DAYS) + 1)
+
+
+def effective_days(days: int) -> int:
+    """The offset applied for a stored one. Offsets stored before dates only moved back were
+    ±1 … 30 days; a forward one is applied as ``days − (MAX_SHIFT_DAYS + 1)`` (1 … 30 → −60 … −31),
+    so a date never lands after the export date (stored offsets are immutable)."""
+    return days - (MAX_SHIFT_DAYS + 1) if days > 0 else days
+
+
+class EffectiveOffset(Func):
+    """SQL of :func:`effective_days` over a stored offset column."""
+
+    template = (
+        f"(CASE WHEN %(expressions)s > 0 THEN %(expressions)s - {MAX_SHIFT_DAYS + 1} "
+        "ELSE %(expressions)s END)"
+    )
+    output_field = models.IntegerField()
+
+
+def offsets(participant_ids) -> dict[int, int]:
+    """The effective offsets of ``participant_ids`` (created when missing), by participant id."""
+    from .models import DateShift
+
+    ensure_date_shifts(participant_ids)
+    return {
+        pk: effective_days(days)
+        for pk, days in DateShift.objects.filter(participant_id__in=participant_ids).values_list(
+            "participant_id", "days"
+        )
+    }
 
 
 def ensure_date_shifts(participant_ids) -> None:
@@ -51,22 +97,31 @@ def ensure_date_shifts(participant_ids) -> None:
 
 
 def offset_for(participant_id: int) -> int:
-    """The participant's stored offset, created on first use."""
+    """The participant's effective offset, stored on first use."""
     from .models import DateShift
 
     shift_row, _ = DateShift.objects.get_or_create(
         participant_id=participant_id, defaults={"days": random_offset()}
     )
-    return shift_row.days
+    return effective_days(shift_row.days)
 
 
 def shift(participant_id: int, value: date | datetime | None, days: int | None = None):
-    """``value`` moved by the participant's stored offset (``days`` when already known)."""
+    """``value`` moved by the participant's offset (``days``: the effective offset, when known)."""
     if value is None:
         return None
     if days is None:
         days = offset_for(participant_id)
     return value + timedelta(days=days)
+
+
+def subject_key(participant, *, deidentify: bool) -> str:
+    """The participant's key in every file of an export (CSV ``study_id``, ODM ``SubjectKey``, SDTM
+    ``SUBJID``): the study id; a participant never enrolled is keyed by the screening number, or in a
+    de-identified export (which holds no screening number) by ``NOT-ENROLLED-<n>``."""
+    if participant.study_id or not deidentify:
+        return participant.label
+    return f"NOT-ENROLLED-{participant.pk}"
 
 
 def age_at(year_of_birth: int | None, on: date | None) -> int | None:
@@ -77,17 +132,25 @@ def age_at(year_of_birth: int | None, on: date | None) -> int | None:
 
 
 def is_free_text(field) -> bool:
-    """A TextField, or a CharField without choices that is not a code, unit, version or number."""
+    """A TextField, or a CharField without choices that the user types (see ``CODED_TEXT``)."""
     if isinstance(field, models.TextField):
         return True
     if isinstance(field, models.CharField) and not field.choices:
-        return field.name not in KEPT_FIELDS and not field.name.endswith(_CODE_SUFFIXES)
+        return field.editable and field.name not in CODED_TEXT and not field.name.endswith("rule_version")
     return False
+
+
+def is_uncoded_json(field) -> bool:
+    return isinstance(field, models.JSONField) and field.name not in CODED_JSON
 
 
 def dropped_fields(model) -> set[str]:
     """Names of the concrete fields of ``model`` a de-identified export leaves out."""
-    return {f.name for f in model._meta.concrete_fields if f.name in IDENTIFYING_FIELDS or is_free_text(f)}
+    return {
+        f.name
+        for f in model._meta.concrete_fields
+        if f.name in IDENTIFYING_FIELDS or is_free_text(f) or is_uncoded_json(f)
+    }
 
 
 def is_date(field) -> bool:

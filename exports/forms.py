@@ -56,6 +56,12 @@ class ExportForm(forms.Form):
     date_mode = forms.ChoiceField(
         label=_("Dates in a de-identified export"), choices=DATE_MODES, initial="shift"
     )
+    bom = forms.BooleanField(
+        label=_("UTF-8 with byte-order mark"),
+        required=False,
+        initial=True,
+        help_text=_("Lets Excel on Chinese Windows open the CSV files with the right characters."),
+    )
 
     def __init__(self, *args, study, sites, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,6 +81,7 @@ class ExportForm(forms.Form):
                 locked_only=data.get("locked_only", False),
                 deidentify=data.get("deidentify", False),
                 date_mode=data.get("date_mode") or "shift",
+                bom=data.get("bom", False),
             )
         return data
 

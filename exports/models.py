@@ -143,3 +143,34 @@ class DateShift(models.Model):
 
     def __str__(self):
         return f"{self.participant_id}: {self.days:+d} d"
+
+
+class ListingExport(models.Model):
+    """A listing or table downloaded from a page as CSV (the safety listing, the efficacy proportions):
+    who, when, which listing with which filters, and the SHA-256 of the exact bytes sent.
+
+    Every such download is an export: ``services.export_listing`` checks the export permission, writes
+    the file with the one CSV writer and records it here; append-only at the database.
+    """
+
+    study = models.ForeignKey("trials.Study", models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("time (UTC)"), auto_now_add=True)
+    name = models.CharField(_("listing"), max_length=60)
+    parameters = models.JSONField(_("filters and options"), default=dict)
+    deidentified = models.BooleanField(_("de-identified"))
+    rows = models.PositiveIntegerField(_("rows"))
+    bytes = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        triggers = [
+            pgtrigger.Protect(
+                name="listing_export_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.user} {self.name}"

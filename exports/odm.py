@@ -344,20 +344,28 @@ def signature_meanings() -> list[tuple[str, str]]:
     return [(str(value), str(label)) for value, label in Meaning.choices]
 
 
-def admin_data_element(study) -> etree._Element:
-    """Users (full name only), sites as locations and the signature definitions."""
+def admin_data_element(study, options) -> etree._Element:
+    """Users (login and full name, no contact details), sites as locations and the signature
+    definitions. De-identified: users are their OIDs only and a location is named by its site code."""
     admin = etree.Element(Q("AdminData"), {"StudyOID": study_oid(study)}, nsmap=NSMAP)
     system = etree.SubElement(admin, Q("User"), {"OID": SYSTEM_USER, "UserType": "Other"})
     etree.SubElement(system, Q("FullName")).text = "system"
     for user in get_user_model().objects.order_by("pk").iterator():
         element = etree.SubElement(admin, Q("User"), {"OID": f"USR.{user.pk}"})
-        etree.SubElement(element, Q("LoginName")).text = user.get_username()
-        etree.SubElement(element, Q("FullName")).text = user.get_full_name() or user.get_username()
+        if not options.deidentify:
+            etree.SubElement(element, Q("LoginName")).text = user.get_username()
+            etree.SubElement(element, Q("FullName")).text = user.get_full_name() or user.get_username()
     protocol = study.current_protocol
     effective = (protocol.loaded_at.date() if protocol else timezone.now().date()).isoformat()
     for site in study.sites.order_by("code"):
         location = etree.SubElement(
-            admin, Q("Location"), {"OID": location_oid(site.code), "Name": site.name, "LocationType": "Site"}
+            admin,
+            Q("Location"),
+            {
+                "OID": location_oid(site.code),
+                "Name": site.code if options.deidentify else site.name,
+                "LocationType": "Site",
+            },
         )
         etree.SubElement(
             location,
@@ -403,6 +411,12 @@ class Dates:
     @property
     def shifting(self) -> bool:
         return self.options.deidentify
+
+    @property
+    def timestamps(self) -> bool:
+        """Whether the file holds time stamps: a "study day" export holds no date at all, so it has
+        no audit records, signatures, queries or verifications (ODM requires a time on each)."""
+        return not (self.options.deidentify and self.options.date_mode == "study_day")
 
     def moment(self, value: datetime) -> datetime:
         """A time stamp (audit, signature): shifted by the participant's offset when de-identified."""
@@ -483,6 +497,8 @@ def last_changes(model, pks, fields) -> dict[int, tuple[Change, dict[str, Change
 
 
 def _audit(parent, change: Change, site_code: str, dates: Dates):
+    if not dates.timestamps:
+        return
     record = etree.SubElement(parent, Q("AuditRecord"))
     etree.SubElement(record, Q("UserRef"), {"UserOID": change.user_oid})
     etree.SubElement(record, Q("LocationRef"), {"LocationOID": location_oid(site_code)})
@@ -492,6 +508,8 @@ def _audit(parent, change: Change, site_code: str, dates: Dates):
 
 
 def _signature(parent, signature, site_code: str, dates: Dates):
+    if not dates.timestamps:
+        return
     element = etree.SubElement(parent, Q("Signature"))
     etree.SubElement(element, Q("UserRef"), {"UserOID": f"USR.{signature.signer_id}"})
     etree.SubElement(element, Q("LocationRef"), {"LocationOID": location_oid(site_code)})
@@ -558,6 +576,8 @@ def _items(parent, form_code, group, instance, changes, options, dates, site_cod
 
 def _extension(subject, participant, queries, verifications, options, dates, form_keys):
     """Queries and source data verification of one participant, in the vendor namespace."""
+    if not dates.timestamps:
+        return
     if queries:
         container = etree.SubElement(subject, E("Queries"))
         for query in queries:
@@ -656,11 +676,8 @@ def _by_participant(queryset, participant_ids):
 
 
 def subject_key(participant, options) -> str:
-    """The study id; a participant without one (screening) is keyed by the screening number, or in a
-    de-identified export (where screening numbers are left out) by an export-only number."""
-    if participant.study_id or not options.deidentify:
-        return participant.label
-    return f"NOT-ENROLLED-{participant.pk}"
+    """``deid.subject_key``: the same key in every format of an export."""
+    return deid.subject_key(participant, deidentify=options.deidentify)
 
 
 def subject_element(participant, visits, forms_by_visit, signatures, extension, options, dates) -> tuple:
@@ -761,7 +778,7 @@ def write_odm(*, study, options, path: Path) -> dict[str, int]:
             root_attrib["Description"] = f"Records of visits on or before {options.cutoff.isoformat()}"
         with xf.element(Q("ODM"), root_attrib, nsmap=NSMAP):
             xf.write(study_element(study, options, specs))
-            xf.write(admin_data_element(study))
+            xf.write(admin_data_element(study, options))
             with xf.element(
                 Q("ClinicalData"), {"StudyOID": study_oid(study), "MetaDataVersionOID": mdv_oid(study)}
             ):
@@ -769,17 +786,7 @@ def write_odm(*, study, options, path: Path) -> dict[str, int]:
                 present = _forms_with_records(study, options, specs)
                 for start in range(0, len(ids), BATCH):
                     batch_ids = ids[start : start + BATCH]
-                    if options.deidentify:
-                        deid.ensure_date_shifts(batch_ids)
-                    shifts = (
-                        dict(
-                            apps.get_model("exports", "DateShift")
-                            .objects.filter(participant_id__in=batch_ids)
-                            .values_list("participant_id", "days")
-                        )
-                        if options.deidentify
-                        else {}
-                    )
+                    shifts = deid.offsets(batch_ids) if options.deidentify else {}
                     participants = Participant.objects.filter(pk__in=batch_ids).select_related("site")
                     order = {pk: i for i, pk in enumerate(batch_ids)}
                     participants = sorted(participants, key=lambda p: order[p.pk])

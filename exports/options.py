@@ -22,6 +22,9 @@ class ExportOptions:
     # De-identified exports replace calendar dates: "shift" moves them by the participant's stored
     # offset, "study_day" drops them and keeps only the study day.
     date_mode: str = field(default="shift")
+    # Every CSV file of the zip starts with a UTF-8 byte-order mark: Excel (Chinese Windows) needs it
+    # to read UTF-8. On unless turned off; jobs recorded before the option existed had none.
+    bom: bool = True
 
     def __post_init__(self):
         unknown = [f for f in self.formats if f not in FORMATS]
@@ -53,4 +56,5 @@ class ExportOptions:
             locked_only=bool(data.get("locked_only")),
             deidentify=bool(data.get("deidentify")),
             date_mode=data.get("date_mode") or "shift",
+            bom=bool(data.get("bom", False)),
         )

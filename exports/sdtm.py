@@ -32,7 +32,6 @@ endpoints one participant at a time from inputs read per ``ENDPOINTS_BATCH``. On
 participants (337,610 RS rows) the SDTM export peaks about 120 MB above the process's start.
 """
 
-import csv
 import re
 from array import array
 from collections import defaultdict
@@ -56,6 +55,7 @@ from trials.models import Participant
 from visits.models import Visit
 
 from . import deid, scope, trial_design
+from .csvfile import CsvFile
 from .define import write_define
 from .define_xml import write_define_xml
 from .odm import subject_key
@@ -537,13 +537,6 @@ def num(value) -> float | None:
         return None
 
 
-def num_text(value: float | None) -> str:
-    """How a number is written in the CSV (read back as the same float)."""
-    if value is None:
-        return ""
-    return str(int(value)) if float(value).is_integer() else repr(value)
-
-
 class Context:
     """The export's study, options and per-participant date handling."""
 
@@ -568,12 +561,7 @@ class Context:
 
     def load_shifts(self, ids):
         if self.options.deidentify:
-            deid.ensure_date_shifts(ids)
-            from .models import DateShift
-
-            self.shifts.update(
-                DateShift.objects.filter(participant_id__in=ids).values_list("participant_id", "days")
-            )
+            self.shifts.update(deid.offsets(ids))
 
     def dtc(self, participant, value) -> str:
         """ISO 8601 text of a date or time stamp, as de-identification shows it."""
@@ -1381,7 +1369,9 @@ class _CharColumn:
         return pd.Series(values[codes], dtype="object", copy=False)
 
 
-def write_domain(domain: Domain, rows, variables: list[Var], directory: Path) -> tuple[int, dict[str, int]]:
+def write_domain(
+    domain: Domain, rows, variables: list[Var], directory: Path, *, bom: bool = False
+) -> tuple[int, dict[str, int]]:
     """Write ``DOMAIN.csv`` row by row and ``DOMAIN.xpt`` from the collected columns; the row count
     and the longest value (bytes) of each character variable.
 
@@ -1397,9 +1387,8 @@ def write_domain(domain: Domain, rows, variables: list[Var], directory: Path) ->
     counters = defaultdict(int)
     count = 0
     nan = float("nan")
-    with (directory / f"{domain.code}.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(names)
+    with CsvFile(directory / f"{domain.code}.csv", bom=bom) as writer:
+        writer.header(names)
         for row in rows:
             if has_seq and seq_name not in row:  # TSSEQ comes numbered
                 counters[row["USUBJID"]] += 1
@@ -1409,7 +1398,7 @@ def write_domain(domain: Domain, rows, variables: list[Var], directory: Path) ->
                 value = row.get(name)
                 if is_num:
                     value = num(value)
-                    line.append(num_text(value))
+                    line.append(value)  # a float: written as a number, never formula-guarded
                     number_column.append(nan if value is None else value)
                 else:
                     line.append(char_column.add(value))
@@ -1445,7 +1434,9 @@ def write_sdtm(*, study, options, directory: Path) -> dict[str, int]:
     with translation.override("en"):
         for domain in domains_in_scope(options):
             variables = variables_of(domain, options)
-            rows, lengths = write_domain(domain, BUILDERS[domain.code](ctx), variables, directory)
+            rows, lengths = write_domain(
+                domain, BUILDERS[domain.code](ctx), variables, directory, bom=options.bom
+            )
             if rows == 0:  # no empty dataset is shipped (SDTMIG 3.4, section 3.2.1)
                 for suffix in (".csv", ".xpt"):
                     (directory / f"{domain.code}{suffix}").unlink()

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from accounts.permissions import Action, site_ids
 from trials.models import Study
 
-from .models import ExportJob
+from .models import ExportJob, ListingExport
 
 
 def export_study_for(user) -> Study | None:
@@ -16,3 +16,9 @@ def export_study_for(user) -> Study | None:
 def jobs_for(user) -> QuerySet:
     studies = Study.objects.filter(sites__id__in=site_ids(user, Action.EXPORT)).values("pk")
     return ExportJob.objects.filter(study__in=studies).select_related("requested_by", "study", "cancelled_by")
+
+
+def listing_exports_for(user) -> QuerySet:
+    """Listings downloaded from pages (``ListingExport``) in the studies where ``user`` exports."""
+    studies = Study.objects.filter(sites__id__in=site_ids(user, Action.EXPORT)).values("pk")
+    return ListingExport.objects.filter(study__in=studies).select_related("user")

@@ -5,7 +5,10 @@ Who may export (``accounts.permissions``):
 - an *identifiable* export (initials, year of birth, real dates, free text, the audit trail) needs
   ``Action.EXPORT_IDENTIFIABLE`` (sponsor admins) or the Django permission
   ``exports.export_identifiable`` granted to the user in the admin (e.g. to one data manager);
-- downloading a job needs the same rights as requesting it; every download is recorded.
+- downloading a job needs the same rights as requesting it; every download is recorded;
+- a listing downloaded from a page (the safety listing and tables, the efficacy proportions) is an
+  export too (``export_listing``): the same check for the sites it covers, written by the one CSV
+  writer (cells neutralised against formulas), recorded with its SHA-256 (``ListingExport``).
 
 Scheduled exports from ``manage.py export`` without ``--user`` run as the system (no person); the
 job then says ``requested_via="command"`` and the audit context's user is "system".
@@ -28,6 +31,7 @@ say who (or "system") did what and why; ``job_history`` reads them for the page.
 """
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -54,7 +58,8 @@ from edc.errors import DomainError
 from trials.models import Site, Study
 
 from . import audit_trail, csv_export
-from .models import ACTIVE_STATUSES, ExportDownload, ExportFailure, ExportJob, ExportStatus
+from .csvfile import CsvFile
+from .models import ACTIVE_STATUSES, ExportDownload, ExportFailure, ExportJob, ExportStatus, ListingExport
 from .options import ExportOptions
 
 log = logging.getLogger(__name__)
@@ -224,6 +229,57 @@ def record_download(*, user, job: ExportJob, ip_address: str | None = None) -> E
         return ExportDownload.objects.create(job=job, user=user, ip_address=ip_address)
 
 
+def may_export_listing(user, *, study_id: int, site_ids_covered, identifiable: bool) -> bool:
+    """May ``user`` download a listing of these sites (identifiable or not)? The export rule."""
+    options = ExportOptions(
+        study_id=study_id, site_ids=tuple(sorted(site_ids_covered)), deidentify=not identifiable
+    )
+    return user is not None and may_export(user, options)
+
+
+def export_listing(
+    *,
+    user,
+    study,
+    name: str,
+    site_ids_covered,
+    identifiable: bool,
+    header: list[str],
+    rows,
+    parameters: dict | None = None,
+    ip_address: str | None = None,
+) -> tuple[bytes, ListingExport]:
+    """Write a page's listing as CSV (UTF-8 with BOM) and record it as an export; the file's bytes.
+
+    ``site_ids_covered``: the sites whose data the rows hold (all must be exportable by ``user``);
+    ``identifiable``: whether the rows hold identifiable data (initials, real dates, free text).
+    """
+    if not may_export_listing(
+        user, study_id=study.pk, site_ids_covered=site_ids_covered, identifiable=identifiable
+    ):
+        if identifiable and not can_export_identifiable(user):
+            raise PermissionDenied(_("Identifiable exports need a separate permission."))
+        raise PermissionDenied(_("Your role does not allow exports of these sites."))
+    buffer = io.BytesIO()
+    with CsvFile(buffer, bom=True) as out:
+        out.header(header)
+        out.writerows(rows)
+    content = buffer.getvalue()
+    with audited(user=user, action="listing_exported", reason=name):
+        record = ListingExport.objects.create(
+            study=study,
+            user=user,
+            name=name,
+            parameters={**(parameters or {}), "sites": sorted(site_ids_covered)},
+            deidentified=not identifiable,
+            rows=out.rows,
+            bytes=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            ip_address=ip_address,
+        )
+    return content, record
+
+
 # --- running ------------------------------------------------------------------------------------
 
 
@@ -379,10 +435,14 @@ def _file_counts(directory: Path, counts: dict[str, int], sub: str) -> dict[str,
 
 def manifest(job: ExportJob, files: list[dict]) -> dict:
     user = job.requested_by
+    requester = "system"
+    if user is not None:
+        # A de-identified zip names no staff: the user's ODM OID; the job itself records who asked.
+        requester = f"USR.{user.pk}" if job.deidentified else user.username
     return {
         "export_id": job.pk,
         "study": {"nct_id": job.study.nct_id, "code": job.study.code},
-        "requested_by": user.username if user else "system",
+        "requested_by": requester,
         "requested_via": job.requested_via,
         "requested_at": job.requested_at.isoformat(),
         "generated_at": timezone.now().isoformat(),

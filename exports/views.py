@@ -55,6 +55,7 @@ def _page_context(request, study):
         "study": study,
         "jobs": jobs,
         "may_identifiable": services.can_export_identifiable(request.user),
+        "listings": selectors.listing_exports_for(request.user)[:20],
     }
 
 

@@ -85,7 +85,33 @@ def test_the_proportions_csv_lists_every_endpoint_group_and_visit(client, data_m
     assert lines[0].startswith("endpoint,group,visit,n,N")
     # 5 endpoints x (overall + 3 dose levels) x 7 visits (D28 to M24)
     assert len(lines) == 1 + 5 * 4 * 7
-    assert "SRI-4,Overall,M3,1,1,1.0,0.2065,1.0,0" in lines
+    assert "SRI-4,Overall,M3,1,1,1,0.2065,1,0" in lines  # numbers as numbers: 1.0 is written 1
+
+
+def test_the_proportions_csv_is_an_export_refused_to_roles_that_do_not_export(
+    client, coordinator, hand_participant
+):
+    from exports.models import ListingExport
+
+    client.force_login(coordinator)
+    assert client.get(reverse("efficacy_study") + "?csv=proportions").status_code == 403
+    assert "?csv=proportions" not in client.get(reverse("efficacy_study")).content.decode()
+    assert not ListingExport.objects.exists()
+
+
+def test_the_proportions_csv_is_recorded_as_an_export(client, data_manager, hand_participant):
+    import hashlib
+
+    from exports.models import ListingExport
+
+    client.force_login(data_manager)
+    content = client.get(reverse("efficacy_study") + "?csv=proportions").content
+    record = ListingExport.objects.get()
+    assert (record.user, record.name, record.sha256) == (
+        data_manager,
+        "efficacy-proportions",
+        hashlib.sha256(content).hexdigest(),
+    )
 
 
 def _clone(coordinator, site, n, today):

@@ -55,7 +55,7 @@ def read_zip(job) -> dict[str, bytes]:
 
 
 def rows(content: bytes) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
 
 
 def manifest(job) -> dict:

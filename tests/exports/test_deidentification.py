@@ -78,10 +78,14 @@ def test_study_day_mode_keeps_no_dates(sponsor_admin, study, participant_with_te
     assert not any(d["type"] in ("date", "datetime") for d in dictionary)
 
 
-def test_random_offsets_are_never_zero():
+def test_random_offsets_move_dates_back_never_by_zero():
     offsets = {deid.random_offset() for _ in range(2000)}
     assert 0 not in offsets
-    assert min(offsets) == -deid.MAX_SHIFT_DAYS and max(offsets) == deid.MAX_SHIFT_DAYS
+    assert min(offsets) == -deid.MAX_SHIFT_DAYS and max(offsets) == -1
+
+
+def test_offsets_stored_forward_before_are_applied_backward():
+    assert [deid.effective_days(d) for d in (-30, -1, 1, 30)] == [-30, -1, -60, -31]
 
 
 def test_age_comes_from_the_year_only():

@@ -71,7 +71,7 @@ def exported(seeded_demo, tmp_path, settings):
         study=study, options=ExportOptions(study_id=study.pk, formats=("sdtm",)), directory=tmp_path
     )
     frames = {
-        name[:-4]: pd.read_csv(tmp_path / name, dtype=str, keep_default_na=False)
+        name[:-4]: pd.read_csv(tmp_path / name, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         for name in counts
         if name.endswith(".csv") and name != "define.csv"
     }
@@ -213,12 +213,14 @@ def test_usubjid_is_assigned_at_screening_and_kept_through_enrollment(coordinato
     screened = make_participant(coordinator, site_yc, screened=today - timedelta(days=3), stage="screening")
     options = ExportOptions(study_id=study.pk, formats=("sdtm",))
     sdtm.write_sdtm(study=study, options=options, directory=tmp_path / "before")
-    before = {r["USUBJID"] for r in csv.DictReader((tmp_path / "before" / "DM.csv").open())}
+    with (tmp_path / "before" / "DM.csv").open(encoding="utf-8-sig") as handle:
+        before = {r["USUBJID"] for r in csv.DictReader(handle)}
     from trials.models import Participant
 
     Participant.objects.filter(pk=screened.pk).update(study_id="YC-901", enrollment_date=today)
     sdtm.write_sdtm(study=study, options=options, directory=tmp_path / "after")
-    after = {r["USUBJID"]: r for r in csv.DictReader((tmp_path / "after" / "DM.csv").open())}
+    with (tmp_path / "after" / "DM.csv").open(encoding="utf-8-sig") as handle:
+        after = {r["USUBJID"]: r for r in csv.DictReader(handle)}
     assert before == set(after)
     assert after[f"UDCAR-SLE-{screened.screening_number}"]["SUBJID"] == "YC-901"
 

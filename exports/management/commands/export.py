@@ -39,6 +39,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--study-days", action="store_true", help="with --deidentify: study days instead of dates"
         )
+        parser.add_argument(
+            "--no-bom", action="store_true", help="CSV files without the UTF-8 byte-order mark"
+        )
         parser.add_argument("--sites", help="comma-separated site codes (default: all)")
         parser.add_argument("--forms", help="comma-separated form codes (default: all)")
         parser.add_argument("--cutoff", help="data cut-off date, YYYY-MM-DD")
@@ -72,6 +75,7 @@ class Command(BaseCommand):
                 locked_only=o["locked_only"],
                 deidentify=o["deidentify"],
                 date_mode="study_day" if o["study_days"] else "shift",
+                bom=not o["no_bom"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
