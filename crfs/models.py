@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from edc.integrity import RefuseWhenLocked
 from edc.models import ClinicalRecord
+from edc.partial_dates import precision_field
 
 from .criteria import BY_KEY, MANUAL
 
@@ -407,9 +408,12 @@ class EligibilityChecklist(CaseReportForm):
         return missing
 
     def derive(self):
+        from django.utils import translation
+
         from .eligibility import evaluate
 
-        evaluation = evaluate(self)
+        with translation.override("en"):  # stored as English ids and values, shown in either language
+            evaluation = evaluate(self)
         for key, item in evaluation.automatic.items():
             setattr(self, key, item.answer)
         self.automatic_results = {key: item.as_json() for key, item in evaluation.automatic.items()}
@@ -555,6 +559,7 @@ class PriorTreatment(CrfRow):
     agent = models.CharField(_("agent"), max_length=20, choices=Agent.choices)
     agent_other = models.CharField(_("other agent"), max_length=100, blank=True)
     start_date = models.DateField(_("start"), null=True, blank=True)
+    start_date_precision = precision_field(_("start known to"))
     stop_date = models.DateField(_("stop"), null=True, blank=True)
     dose = models.CharField(_("dose and frequency"), max_length=100, blank=True)
     reason_stopped = models.CharField(
@@ -605,6 +610,7 @@ class MedicalCondition(CrfRow):
     form = models.ForeignKey(MedicalHistory, models.PROTECT, related_name="conditions")
     condition = models.CharField(_("condition"), max_length=200)
     start_date = models.DateField(_("start"), null=True, blank=True)
+    start_date_precision = precision_field(_("start known to"))
     ongoing = models.BooleanField(_("ongoing"), default=False)
     end_date = models.DateField(_("end"), null=True, blank=True)
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import Action, require
 from edc.audit import audited
-from edc.errors import ConflictError, DomainError
+from edc.errors import ConflictError, DomainError, Problem, refuse
 from edc.merge import UNKNOWN, rows_at, snapshot, three_way, value_of
 from edc.models import FORM_BOOKKEEPING
 from monitoring.locks import refuse_if_locked
@@ -176,21 +176,18 @@ def save_form(
                 raise DomainError(_("This form is complete: give a reason for the change."), field="reason")
         refuse_if_locked(obj)
         before = values_of(obj) if obj.pk else {}  # for the verifications a change clears
-        for name, value in data.items():
-            setattr(obj, name, value)
-        obj._pending_rows = {name: _pending_rows(obj, name, rows) for name, rows in child_rows.items()}
-        obj.derive()
-        hard, soft, quiet = run_checks(spec.code, obj)
-        if hard:
-            first = hard[0]
-            raise DomainError(first.message, field=first.field)
+        hard, soft, quiet = _assess(spec, obj, data, child_rows)
+        problems = [Problem(check.message, field=check.field) for check in hard]
         if complete:
             missing = obj.missing_required()
             if missing:
                 labels = ", ".join(label(model, n) for n in missing)
-                raise DomainError(_("To mark the form complete, fill in: %(fields)s.") % {"fields": labels})
-            if obj.status != FormStatus.COMPLETE:
-                obj.status, obj.completed_at, obj.completed_by = FormStatus.COMPLETE, timezone.now(), user
+                problems.append(
+                    Problem(_("To mark the form complete, fill in: %(fields)s.") % {"fields": labels})
+                )
+        refuse(problems)  # every hard check and the missing fields together, in one answer
+        if complete and obj.status != FormStatus.COMPLETE:
+            obj.status, obj.completed_at, obj.completed_by = FormStatus.COMPLETE, timezone.now(), user
         _check_storable(obj)
         _save_or_conflict(obj, spec)
         for name, rows in child_rows.items():
@@ -205,6 +202,34 @@ def save_form(
             import_string(spec.updates_participant)(user=user, form=obj, reason=reason)
         sync_automatic_queries(record=obj, participant=participant, firing=soft, quiet=quiet, user=None)
     return obj
+
+
+def _assess(spec: FormSpec, obj, data: dict, child_rows: dict):
+    """Apply ``data`` to ``obj`` (unsaved), derive its values and run its edit checks.
+
+    The one validation path: ``save_form`` saves what it assessed, ``check_form`` (the live checks
+    beside the fields and the checks of a submit with unreadable fields) only reports it.
+    """
+    for name, value in data.items():
+        setattr(obj, name, value)
+    obj._pending_rows = {name: _pending_rows(obj, name, rows) for name, rows in child_rows.items()}
+    obj.derive()
+    return run_checks(spec.code, obj)
+
+
+def check_form(*, spec: FormSpec, visit, data: dict, instance=None) -> tuple[list, list]:
+    """(hard, soft) edit checks that saving ``data`` would fire, without writing anything."""
+    data = {k: v for k, v in data.items() if k not in BOOKKEEPING and k != "reason"}
+    child_rows = {name: data.pop(name) for name in spec.model.child_sets if name in data}
+    if instance is not None:
+        obj = spec.model.objects.get(pk=instance.pk)
+    else:
+        obj = spec.model(participant=visit.participant, visit=visit)
+    try:
+        hard, soft, _quiet = _assess(spec, obj, data, child_rows)
+    except DomainError as exc:  # a derivation that refuses these values says why
+        return [exc], []
+    return hard, soft
 
 
 def _save_or_conflict(obj, spec) -> None:

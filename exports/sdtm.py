@@ -41,6 +41,7 @@ from django.db.models import Prefetch
 from django.utils import translation
 
 from crfs.registry import FORMS
+from edc.partial_dates import PARTIAL_LENGTH, Precision, to_precision
 from trials.models import Participant
 from visits.models import Visit
 
@@ -394,10 +395,13 @@ class Context:
                 DateShift.objects.filter(participant_id__in=ids).values_list("participant_id", "days")
             )
 
-    def dtc(self, participant, value) -> str:
-        """ISO 8601 text of a date or time stamp, as de-identification shows it."""
+    def dtc(self, participant, value, precision: str = Precision.DAY) -> str:
+        """ISO 8601 text of a date or time stamp, as de-identification shows it; a partial date
+        (``edc.partial_dates``) to its precision ("2019", "2019-03")."""
         if value is None:
             return ""
+        if precision in PARTIAL_LENGTH:
+            return to_precision(self.dtc(participant, value), precision)
         if self.options.deidentify:
             if self.options.date_mode == "study_day":
                 return ""
@@ -406,8 +410,8 @@ class Context:
             return value.replace(microsecond=0).isoformat(timespec="minutes")
         return value.isoformat()
 
-    def dy(self, participant, value) -> int | None:
-        if value is None:
+    def dy(self, participant, value, precision: str = Precision.DAY) -> int | None:
+        if value is None or precision in PARTIAL_LENGTH:  # no study day of a partial date (SDTMIG 4.4.4)
             return None
         day = value.date() if isinstance(value, datetime) else value
         return participant.study_day(day)
@@ -611,7 +615,7 @@ def mh_rows(ctx):
                     row.update(
                         MHTERM=ctx.free_text(condition.condition),
                         MHCAT="GENERAL MEDICAL HISTORY",
-                        MHSTDTC=ctx.dtc(p, condition.start_date),
+                        MHSTDTC=ctx.dtc(p, condition.start_date, condition.start_date_precision),
                         MHENDTC=ctx.dtc(p, condition.end_date),
                         MHENRF="ONGOING" if condition.ongoing else "",
                         **visit_columns(history.visit),
@@ -635,9 +639,9 @@ def cm_rows(ctx):
                         if treatment.agent != "other"
                         else ctx.free_text(treatment.agent_other),
                         CMCAT="PRIOR SLE TREATMENT",
-                        CMSTDTC=ctx.dtc(p, treatment.start_date),
+                        CMSTDTC=ctx.dtc(p, treatment.start_date, treatment.start_date_precision),
                         CMENDTC=ctx.dtc(p, treatment.stop_date),
-                        CMSTDY=ctx.dy(p, treatment.start_date),
+                        CMSTDY=ctx.dy(p, treatment.start_date, treatment.start_date_precision),
                         CMENRF="ONGOING" if treatment.reason_stopped.startswith("ongoing") else "",
                     )
                     yield row
@@ -653,9 +657,9 @@ def cm_rows(ctx):
                     CMDOSFRQ=med.frequency.upper(),
                     CMROUTE=med.get_route_display().upper() if med.route else "",
                     CMPREDEQ=num(med.prednisone_equivalent_mg_day),
-                    CMSTDTC=ctx.dtc(p, med.start_date),
+                    CMSTDTC=ctx.dtc(p, med.start_date, med.start_date_precision),
                     CMENDTC=ctx.dtc(p, med.stop_date),
-                    CMSTDY=ctx.dy(p, med.start_date),
+                    CMSTDY=ctx.dy(p, med.start_date, med.start_date_precision),
                     CMENRF="ONGOING" if med.ongoing else "",
                 )
                 yield row
