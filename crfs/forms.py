@@ -23,6 +23,7 @@ from .models import (
     Lymphodepletion,
     MedicalCondition,
     MedicalHistory,
+    MissingReason,
     PhysicalExam,
     PriorTreatment,
     VitalSigns,
@@ -206,7 +207,11 @@ class CRFForm(forms.ModelForm):
             fields = [self[n] for n in names if n in self.fields]
             seen.update(names)
             grouped.append((legend, fields))
-        rest = [self[n] for n in self.fields if n not in seen and n not in ("expected_version", "reason")]
+        rest = [
+            self[n]
+            for n in self.fields
+            if n not in seen and n not in ("expected_version", "reason") and not n.startswith(self.MISSING)
+        ]
         rest = [f for f in rest if not f.is_hidden and f.name not in self.hidden_in_groups()]
         if rest:
             grouped.append(("", rest))
@@ -237,6 +242,35 @@ class CRFForm(forms.ModelForm):
 
     # ``(hard, soft)`` edit checks of the values read (``crfs.services.check_form``), set by the view.
     checker = None
+    MISSING = "missing__"  # prefix of the "why is it missing" companion of a field
+
+    def allow_missing(self, allowed: dict[str, list[str]], stored: dict[str, str]) -> None:
+        """Give each field the protocol allows it a companion choice: not done, unknown, not applicable."""
+        labels = dict(MissingReason.choices)
+        for name, reasons in allowed.items():
+            if name not in self.fields:
+                continue
+            self.fields[self.MISSING + name] = forms.ChoiceField(
+                label=_("If missing, why"),
+                choices=[("", "—"), *((r, labels[r]) for r in reasons if r in labels)],
+                required=False,
+                initial=stored.get(name, ""),
+                widget=forms.Select(attrs={"class": "form-select form-select-sm missing-reason"}),
+            )
+
+    def missing_for(self, name: str):
+        """The bound "why is it missing" companion of field ``name``, if the protocol offers one."""
+        key = self.MISSING + name
+        return self[key] if key in self.fields else None
+
+    def _reasons(self, cleaned: dict) -> dict:
+        reasons = {
+            k.removeprefix(self.MISSING): v or "" for k, v in cleaned.items() if k.startswith(self.MISSING)
+        }
+        data = {k: v for k, v in cleaned.items() if not k.startswith(self.MISSING)}
+        if reasons:
+            data["missing"] = reasons
+        return data
 
     def check_problems(self) -> list:
         """The hard edit checks of a submit whose other fields could not all be read (``edc.views.submit``).
@@ -250,10 +284,9 @@ class CRFForm(forms.ModelForm):
 
     def readable_data(self) -> dict:
         """The values that could be read, as ``service_data`` gives them (tables only when all rows were)."""
+        cleaned = self._reasons(expand_partial_dates(getattr(self, "cleaned_data", {}), self.partial_dates))
         data = {
-            k: v
-            for k, v in expand_partial_dates(getattr(self, "cleaned_data", {}), self.partial_dates).items()
-            if k not in ("expected_version", "seen_version", "reason", FIELD)
+            k: v for k, v in cleaned.items() if k not in ("expected_version", "seen_version", "reason", FIELD)
         }
         for name, formset in self.formsets.items():
             if formset.is_bound and formset.is_valid():
@@ -328,7 +361,7 @@ class CRFForm(forms.ModelForm):
     partial_dates: tuple[str, ...] = ()  # date fields that take a year or year-month (``PartialDateField``)
 
     def service_data(self) -> dict:
-        data = expand_partial_dates(self.cleaned_data, self.partial_dates)
+        data = self._reasons(expand_partial_dates(self.cleaned_data, self.partial_dates))
         data.pop("expected_version", None)
         data.pop("seen_version", None)
         data.pop("reason", None)

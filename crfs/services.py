@@ -23,6 +23,7 @@ from monitoring.services import sync_automatic_queries
 from monitoring.verification import changes_between, clear_verifications, values_of
 from signatures.services import break_signatures
 
+from . import missing
 from .checks import run_checks
 from .models import FormStatus
 from .registry import FormSpec
@@ -154,6 +155,7 @@ def save_form(
     ):
         raise DomainError(_("The protocol does not expect this form at this visit."))
     data = {k: v for k, v in data.items() if k not in BOOKKEEPING}
+    reasons = data.pop("missing", None) or {}  # {field: "not_done" | "unknown" | "not_applicable" | ""}
     model = spec.model
     child_rows = {name: data.pop(name) for name in model.child_sets if name in data}
     with audited(user=user, action=f"save_{spec.code}", reason=reason or ""):
@@ -176,12 +178,14 @@ def save_form(
                 raise DomainError(_("This form is complete: give a reason for the change."), field="reason")
         refuse_if_locked(obj)
         before = values_of(obj) if obj.pk else {}  # for the verifications a change clears
+        obj._missing_reasons = {**missing.reasons_of(obj), **reasons}
         hard, soft, quiet = _assess(spec, obj, data, child_rows)
         problems = [Problem(check.message, field=check.field) for check in hard]
+        problems += missing.problems(obj, reasons, missing.allowed(participant.site.study, spec.code))
         if complete:
-            missing = obj.missing_required()
-            if missing:
-                labels = ", ".join(label(model, n) for n in missing)
+            unanswered = obj.missing_required()
+            if unanswered:
+                labels = ", ".join(label(model, n) for n in unanswered)
                 problems.append(
                     Problem(_("To mark the form complete, fill in: %(fields)s.") % {"fields": labels})
                 )
@@ -192,6 +196,7 @@ def save_form(
         _save_or_conflict(obj, spec)
         for name, rows in child_rows.items():
             _save_rows(obj, name, rows, reason)
+        missing.save_reasons(obj, reasons)
         obj._pending_rows = {}
         break_signatures(record=obj, user=user, reason=reason, changes=changes)
         changed_tables = {name: (None, None) for name in changes if name in child_rows}
@@ -220,6 +225,7 @@ def _assess(spec: FormSpec, obj, data: dict, child_rows: dict):
 def check_form(*, spec: FormSpec, visit, data: dict, instance=None) -> tuple[list, list]:
     """(hard, soft) edit checks that saving ``data`` would fire, without writing anything."""
     data = {k: v for k, v in data.items() if k not in BOOKKEEPING and k != "reason"}
+    reasons = data.pop("missing", None) or {}
     child_rows = {name: data.pop(name) for name in spec.model.child_sets if name in data}
     if instance is not None:
         obj = spec.model.objects.get(pk=instance.pk)
@@ -229,7 +235,8 @@ def check_form(*, spec: FormSpec, visit, data: dict, instance=None) -> tuple[lis
         hard, soft, _quiet = _assess(spec, obj, data, child_rows)
     except DomainError as exc:  # a derivation that refuses these values says why
         return [exc], []
-    return hard, soft
+    allowed_here = missing.allowed(visit.participant.site.study, spec.code)
+    return [*hard, *missing.problems(obj, reasons, allowed_here)], soft
 
 
 def _save_or_conflict(obj, spec) -> None:

@@ -12,7 +12,7 @@ from edc.views import submit
 from monitoring import selectors as query_selectors
 from trials import selectors as trial_selectors
 
-from . import selectors, services
+from . import missing, selectors, services
 from .registry import FORMS
 
 
@@ -59,6 +59,7 @@ def form_entry(request, visit_pk, code, form_pk=None):
             k: v for k, v in import_string(spec.prefill)(visit.participant, visit).items() if v is not None
         }
     form = spec.form_class(request.POST or None, instance=instance, initial=prefilled)
+    form.allow_missing(missing.allowed(visit.participant.site.study, code), missing.reasons_of(instance))
     if instance is not None and not form.is_bound:
         form.initial["expected_version"] = instance.version
     if prefilled:
@@ -133,6 +134,7 @@ def form_check(request, visit_pk, code):
     form_pk = request.GET.get("form", "")
     instance = get_object_or_404(spec.model, pk=form_pk, visit=visit) if form_pk.isdigit() else None
     form = spec.form_class(request.POST, instance=instance)
+    form.allow_missing(missing.allowed(visit.participant.site.study, code), missing.reasons_of(instance))
     form.is_valid()
     hard, soft = services.check_form(spec=spec, visit=visit, instance=instance, data=form.readable_data())
     checks = {name: [] for name in form.fields if not form[name].is_hidden}

@@ -6,7 +6,6 @@ pages and exports write the date to that precision, as ISO 8601 does ("2019", "2
 """
 
 import re
-from dataclasses import dataclass
 from datetime import date
 
 from django.db import models
@@ -22,10 +21,13 @@ class Precision(models.TextChoices):
 PARTIAL = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
 
-@dataclass(frozen=True)
-class PartialDate:
-    date: date  # the first day of the period
-    precision: str = Precision.DAY
+class PartialDate(date):
+    """A date (the first day of its period, so that a model's date field takes it) with its precision."""
+
+    def __new__(cls, value: date, precision: str = Precision.DAY):
+        obj = super().__new__(cls, value.year, value.month, value.day)
+        obj.precision = precision
+        return obj
 
     @classmethod
     def parse(cls, text: str) -> "PartialDate":
@@ -40,8 +42,12 @@ class PartialDate:
             return cls(date(year, month, 1), Precision.MONTH)
         return cls(date(year, month, day), Precision.DAY)
 
+    @property
+    def date(self) -> date:
+        return date(self.year, self.month, self.day)
+
     def iso(self) -> str:
-        return iso(self.date, self.precision)
+        return iso(self, self.precision)
 
 
 def iso(value: date | None, precision: str = Precision.DAY) -> str:

@@ -42,6 +42,8 @@ DEFAULT_SETTINGS = {
 OPTIONAL_SETTINGS = {
     "lab_ae_prompt_min_grade": 3,  # a lab result with this CTCAE grade or higher prompts "record as AE?"
     "critical_fields": {},  # {form code: [field, ...]}: the fields risk-based SDV verifies
+    # {form code: {field: [reason, ...]}}: "not done", "unknown", "not applicable" a field may take
+    "missing_data": {},
 }
 
 
@@ -277,6 +279,8 @@ def parse(text: str, source: str) -> dict[str, Any]:
         content["settings"]["lab_ae_prompt_min_grade"] = grade
     if "critical_fields" in optional:  # only when given (checksum)
         content["settings"]["critical_fields"] = _validated(r, "critical_fields", optional["critical_fields"])
+    if "missing_data" in optional:  # only when given (checksum)
+        content["settings"]["missing_data"] = _validated(r, "missing_data", optional["missing_data"])
     return content
 
 

@@ -79,7 +79,8 @@ def test_a_medical_history_condition_takes_a_year_alone(client, coordinator, sit
 
 
 def test_partial_dates_read_and_write_iso_8601():
-    assert PartialDate.parse("2019-3") == PartialDate(date(2019, 3, 1), Precision.MONTH)
+    parsed = PartialDate.parse("2019-3")
+    assert (parsed.date, parsed.precision, parsed.iso()) == (date(2019, 3, 1), Precision.MONTH, "2019-03")
     assert iso(date(2019, 3, 1), Precision.MONTH) == "2019-03" and iso(date(2019, 1, 1), "year") == "2019"
     with pytest.raises(ValueError):
         PartialDate.parse("2019-00")

@@ -71,7 +71,8 @@ def test_bilag_grades_show_each_domain_with_its_letter():
 
     grades = dict.fromkeys(BILAG_SYSTEMS, "D") | {"renal": "A"}
     derived = Derived("DDDDDDDAD", True, "", {"grades": grades}, "")
-    html = Template('{% include "efficacy/_derived.html" with d=d %}').render(Context({"d": derived}))
+    with translation.override("en"):
+        html = Template('{% include "efficacy/_derived.html" with d=d %}').render(Context({"d": derived}))
     assert "DDDDDDDAD" not in html
     assert "Renal <strong>A</strong>" in html and "Constitutional <strong>D</strong>" in html
 
