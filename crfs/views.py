@@ -111,8 +111,12 @@ def form_entry(request, visit_pk, code, form_pk=None):
             "query_fields": query_fields,
             "can_query": can_query,
             "can_enter": can_enter,
-            "check_url": reverse("form_check", args=[visit.pk, code])
-            + (f"?form={instance.pk}" if instance is not None else ""),
+            "check_url": (
+                reverse("form_check", args=[visit.pk, code])
+                + (f"?form={instance.pk}" if instance is not None else "")
+            )
+            if getattr(form, "live_checks", True)
+            else None,
             "history_url": reverse("form_history", args=[code, instance.pk]) if instance else None,
             "derived": instance.derived_rows() if instance else [],
         },
