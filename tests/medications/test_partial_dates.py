@@ -82,7 +82,7 @@ def test_partial_dates_read_and_write_iso_8601():
     parsed = PartialDate.parse("2019-3")
     assert (parsed.date, parsed.precision, parsed.iso()) == (date(2019, 3, 1), Precision.MONTH, "2019-03")
     assert iso(date(2019, 3, 1), Precision.MONTH) == "2019-03" and iso(date(2019, 1, 1), "year") == "2019"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="month must be in 1..12"):
         PartialDate.parse("2019-00")
 
 
