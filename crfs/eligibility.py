@@ -16,7 +16,8 @@ from datetime import date
 from decimal import Decimal
 
 from django.apps import apps
-from django.utils.translation import gettext as _
+from django.utils import translation
+from django.utils.translation import gettext
 
 from edc.clinical import CalculatorInputError, compute
 
@@ -35,14 +36,89 @@ CODE = "eligibility"
 YES, NO, UNKNOWN = YesNoUnknown.YES.value, YesNoUnknown.NO.value, YesNoUnknown.UNKNOWN.value
 
 
+def _english(value) -> str:
+    with translation.override("en"):
+        return str(value)
+
+
+def _shown(msgid: str, params: dict) -> str:
+    text = gettext(msgid) if msgid else ""
+    if params:
+        text = text % {k: gettext(v) if isinstance(v, str) and v else v for k, v in params.items()}
+    return text
+
+
+class Detail:
+    """A computed detail kept as English message ids and their values, shown in the reader's language.
+
+    The checklist stores the parts (``automatic_results``) as computed at the save; the page shows them
+    in Chinese or in English from the same stored parts, values that are labels translated too.
+    """
+
+    def __init__(self, *parts):
+        self.parts = [(msgid, params) for msgid, params in parts]
+
+    @classmethod
+    def message(cls, msgid: str) -> "Detail":
+        return cls((msgid, {}))
+
+    def __mod__(self, params: dict) -> "Detail":
+        ((msgid, _none),) = self.parts
+        return Detail((msgid, {k: _english(v) for k, v in params.items()}))
+
+    def __add__(self, other) -> "Detail":
+        return Detail(*self.parts, *_as_detail(other).parts)
+
+    def __radd__(self, other) -> "Detail":
+        return Detail(*_as_detail(other).parts, *self.parts)
+
+    def __str__(self) -> str:
+        return "".join(_shown(msgid, params) for msgid, params in self.parts)
+
+    def as_json(self) -> list:
+        return [[msgid, params] for msgid, params in self.parts]
+
+
+def _as_detail(value) -> Detail:
+    return value if isinstance(value, Detail) else Detail((_english(value), {}))
+
+
+def _joined(parts: list[Detail], separator: str = ", ") -> Detail:
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + separator + part
+    return joined
+
+
+# In this module ``_`` marks the message of a computed detail (stored as its English id, translated when
+# shown: ``detail_text``); messages shown at once use ``gettext``. Both are found by makemessages.
+_ = Detail.message
+
+
+def detail_text(stored: dict | None) -> str:
+    """A stored automatic item's detail in the reader's language (older items: as stored)."""
+    if not stored:
+        return ""
+    parts = stored.get("parts")
+    if parts is None:
+        return stored.get("detail", "")
+    return "".join(_shown(msgid, params) for msgid, params in parts)
+
+
 @dataclass
 class Item:
     answer: str  # yes / no / unknown, in the criterion's own sense (exclusion "yes" = present)
-    detail: str
+    detail: object  # a Detail, or a calculator's message
     rule_version: str = ""
 
     def as_json(self) -> dict:
-        return {"answer": self.answer, "detail": self.detail, "rule_version": self.rule_version}
+        detail = _as_detail(self.detail)
+        return {
+            "answer": self.answer,
+            "detail": _english(detail),
+            "parts": detail.as_json(),
+            "rule_version": self.rule_version,
+        }
 
 
 @dataclass
@@ -283,10 +359,15 @@ def _serology(checklist) -> dict[str, Item]:
         }
 
     def shown(*keys):
-        return ", ".join(
-            f"{checklist._meta.get_field(k).verbose_name}: {getattr(checklist, f'get_{k}_display')() or '—'}"
+        parts = [
+            _("%(field)s: %(value)s")
+            % {
+                "field": checklist._meta.get_field(k).verbose_name,
+                "value": getattr(checklist, f"get_{k}_display")() or "—",
+            }
             for k in keys
-        )
+        ]
+        return _joined(parts)
 
     version = result["rule_version"]
     return {
@@ -392,31 +473,31 @@ def enrollment_blockers(participant, *, on: date | None = None) -> list[str]:
         return []
     checklist = current_checklist(participant)
     if checklist is None:
-        return [_("Fill in the eligibility checklist of the screening visit first.")]
+        return [gettext("Fill in the eligibility checklist of the screening visit first.")]
     checklist.participant = participant
     problems = []
     if checklist.status != FormStatus.COMPLETE:
-        problems.append(_("The eligibility checklist is not marked complete."))
+        problems.append(gettext("The eligibility checklist is not marked complete."))
     live = evaluate(checklist)
     stored = {key: getattr(checklist, key) for key in live.automatic}
     if stored != {key: item.answer for key, item in live.automatic.items()}:
         problems.append(
-            _(
+            gettext(
                 "The data behind the eligibility checklist changed after it was saved (for example the "
                 "prior-treatment log): open the checklist and save it again."
             )
         )
     if live.unmet:
-        problems.append(_("Criteria not met: %(criteria)s.") % {"criteria": labels(live.unmet)})
+        problems.append(gettext("Criteria not met: %(criteria)s.") % {"criteria": labels(live.unmet)})
     if live.undecided:
         problems.append(
-            _("Criteria not answered or unknown: %(criteria)s.") % {"criteria": labels(live.undecided)}
+            gettext("Criteria not answered or unknown: %(criteria)s.") % {"criteria": labels(live.undecided)}
         )
     if on is not None and on != checklist.assessed_on and not live.unmet:
         item = pregnancy_item(checklist, participant, on)
         if item.answer != YES:
             problems.append(
-                _(
+                gettext(
                     "The pregnancy test must be negative and done within 7 days before enrollment "
                     "(%(detail)s)."
                 )
@@ -437,7 +518,7 @@ def decision_from_checklist(participant) -> dict:
         initial["met"] = "yes"
     elif checklist.outcome == EligibilityOutcome.NOT_ELIGIBLE:
         initial["met"] = "no"
-        initial["screen_failure_reason"] = _("Not met: %(criteria)s.") % {
+        initial["screen_failure_reason"] = gettext("Not met: %(criteria)s.") % {
             "criteria": labels(checklist.unmet_criteria)
         }
     return initial

@@ -1,9 +1,15 @@
 """Model forms for CRFs. Every field may be left empty in a draft; completeness is the service's job."""
 
+import re
+
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from edc.errors import Problem
+from edc.idempotency import FIELD
+from edc.partial_dates import PartialDate, Precision
 from trials.forms import DateInput
 
 from .criteria import CRITERIA, MANUAL
@@ -17,6 +23,7 @@ from .models import (
     Lymphodepletion,
     MedicalCondition,
     MedicalHistory,
+    MissingReason,
     PhysicalExam,
     PriorTreatment,
     VitalSigns,
@@ -30,6 +37,83 @@ class TimeInput(forms.TimeInput):
         super().__init__(format="%H:%M", **kwargs)
 
 
+# A number as a site types it: digits, an optional sign and decimal point. "1e", "1e5", "NaN" are not.
+PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def read_as_typed(field) -> None:
+    """A number field takes text: the browser sends what was typed and the server says what is wrong.
+
+    An ``<input type="number">`` sends an empty value for "1e" (the browser cannot read it), which a
+    draft would then save without a word; a text input with a numeric keyboard sends "1e", refused here.
+    """
+    if not isinstance(field, forms.IntegerField | forms.DecimalField | forms.FloatField):
+        return
+    whole = isinstance(field, forms.IntegerField) and not isinstance(field, forms.DecimalField)
+    attrs = {k: v for k, v in field.widget.attrs.items() if k not in ("step", "min", "max")}
+    field.widget = forms.TextInput(
+        attrs={**attrs, "inputmode": "numeric" if whole else "decimal", "autocomplete": "off"}
+    )
+    parse = field.to_python
+
+    def to_python(value):
+        if isinstance(value, str) and value.strip() and not PLAIN_NUMBER.match(value.strip()):
+            raise ValidationError(field.error_messages["invalid"], code="invalid")
+        return parse(value)
+
+    field.to_python = to_python
+
+
+class PartialDateField(forms.Field):
+    """A date known to the day, the month or the year: ``2019-03-15``, ``2019-03`` or ``2019``."""
+
+    widget = forms.TextInput
+    default_error_messages = {
+        "invalid": _("Enter a date as YYYY-MM-DD, or YYYY-MM or YYYY when the day or month is not known.")
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"placeholder": _("YYYY-MM-DD, YYYY-MM or YYYY"), "autocomplete": "off"})
+
+    def prepare_value(self, value):
+        return value.iso() if isinstance(value, PartialDate) else value
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, PartialDate):
+            return value
+        try:
+            return PartialDate.parse(str(value))
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+def use_partial_dates(form) -> None:
+    """Make the form's ``partial_dates`` fields take partial dates (their ``<name>_precision`` beside)."""
+    for name in getattr(form, "partial_dates", ()):
+        if name not in form.fields:
+            continue
+        old = form.fields[name]
+        form.fields[name] = PartialDateField(label=old.label, required=old.required, help_text=old.help_text)
+        form.fields[name].widget.attrs.update({k: v for k, v in old.widget.attrs.items() if k == "class"})
+        if form.instance.pk and getattr(form.instance, name) is not None:
+            precision = getattr(form.instance, f"{name}_precision", "") or Precision.DAY
+            form.initial[name] = PartialDate(getattr(form.instance, name), precision)
+
+
+def expand_partial_dates(values: dict, names) -> dict:
+    """Cleaned values as the model stores them: a partial date as its first day and its precision."""
+    values = dict(values)
+    for name in names:
+        if name in values:
+            partial = values[name]
+            values[name] = partial.date if partial is not None else None
+            values[f"{name}_precision"] = partial.precision if partial is not None else Precision.DAY
+    return values
+
+
 class RowForm(forms.ModelForm):
     """One row of a child table; an empty extra row is ignored, a filled one needs its first field."""
 
@@ -40,6 +124,7 @@ class RowForm(forms.ModelForm):
                 continue
             model_field = self._meta.model._meta.get_field(name)
             field.required = name == self._meta.fields[0]
+            read_as_typed(field)
             if isinstance(model_field, models.DateField):
                 field.widget = DateInput()
             if isinstance(field.widget, forms.CheckboxInput):
@@ -48,15 +133,20 @@ class RowForm(forms.ModelForm):
                 field.widget.attrs.update({"class": "form-select form-select-sm", "style": "min-width: 9rem"})
             else:
                 field.widget.attrs["class"] = "form-control form-control-sm"
+        use_partial_dates(self)
 
 
 class PriorTreatmentForm(RowForm):
+    partial_dates = ("start_date",)
+
     class Meta:
         model = PriorTreatment
         fields = ["agent", "agent_other", "start_date", "stop_date", "dose", "reason_stopped"]
 
 
 class MedicalConditionForm(RowForm):
+    partial_dates = ("start_date",)
+
     class Meta:
         model = MedicalCondition
         fields = ["condition", "start_date", "ongoing", "end_date"]
@@ -83,6 +173,8 @@ class CRFForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
             field.required = False
+            if not field.widget.is_hidden:
+                read_as_typed(field)
             model_field = self._meta.model._meta.get_field(name) if name in self._meta.fields else None
             if isinstance(model_field, models.DateField) and not isinstance(
                 model_field, models.DateTimeField
@@ -90,6 +182,7 @@ class CRFForm(forms.ModelForm):
                 field.widget = DateInput()
             elif isinstance(model_field, models.TimeField):
                 field.widget = TimeInput()
+        use_partial_dates(self)
         if self.instance.pk and not self.is_bound:
             self.initial["expected_version"] = self.instance.version
         self.formsets = {}
@@ -114,7 +207,11 @@ class CRFForm(forms.ModelForm):
             fields = [self[n] for n in names if n in self.fields]
             seen.update(names)
             grouped.append((legend, fields))
-        rest = [self[n] for n in self.fields if n not in seen and n not in ("expected_version", "reason")]
+        rest = [
+            self[n]
+            for n in self.fields
+            if n not in seen and n not in ("expected_version", "reason") and not n.startswith(self.MISSING)
+        ]
         rest = [f for f in rest if not f.is_hidden and f.name not in self.hidden_in_groups()]
         if rest:
             grouped.append(("", rest))
@@ -142,6 +239,90 @@ class CRFForm(forms.ModelForm):
                     _("Check the rows of the table “%(table)s”.") % {"table": self.row_forms[name][0]},
                 )
         return valid
+
+    # ``(hard, soft)`` edit checks of the values read (``crfs.services.check_form``), set by the view.
+    checker = None
+    MISSING = "missing__"  # prefix of the "why is it missing" companion of a field
+
+    def allow_missing(self, allowed: dict[str, list[str]], stored: dict[str, str]) -> None:
+        """Give each field the protocol allows it a companion choice: not done, unknown, not applicable."""
+        labels = dict(MissingReason.choices)
+        for name, reasons in allowed.items():
+            if name not in self.fields:
+                continue
+            self.fields[self.MISSING + name] = forms.ChoiceField(
+                label=_("If missing, why"),
+                choices=[("", "—"), *((r, labels[r]) for r in reasons if r in labels)],
+                required=False,
+                initial=stored.get(name, ""),
+                widget=forms.Select(attrs={"class": "form-select form-select-sm missing-reason"}),
+            )
+
+    def missing_for(self, name: str):
+        """The bound "why is it missing" companion of field ``name``, if the protocol offers one."""
+        key = self.MISSING + name
+        return self[key] if key in self.fields else None
+
+    def _reasons(self, cleaned: dict) -> dict:
+        reasons = {
+            k.removeprefix(self.MISSING): v or "" for k, v in cleaned.items() if k.startswith(self.MISSING)
+        }
+        data = {k: v for k, v in cleaned.items() if not k.startswith(self.MISSING)}
+        if reasons:
+            data["missing"] = reasons
+        return data
+
+    def check_problems(self) -> list:
+        """The hard edit checks of a submit whose other fields could not all be read (``edc.views.submit``).
+
+        A field whose input could not be read keeps its own error: its stored value is not checked.
+        """
+        if self.checker is None:
+            return []
+        hard, _soft = self.checker(self.readable_data())
+        return [Problem(check.message, field=check.field) for check in hard if check.field not in self.errors]
+
+    def readable_data(self) -> dict:
+        """The values that could be read, as ``service_data`` gives them (tables only when all rows were)."""
+        cleaned = self._reasons(expand_partial_dates(getattr(self, "cleaned_data", {}), self.partial_dates))
+        data = {
+            k: v for k, v in cleaned.items() if k not in ("expected_version", "seen_version", "reason", FIELD)
+        }
+        for name, formset in self.formsets.items():
+            if formset.is_bound and formset.is_valid():
+                data[name] = self.rows(formset)
+        return data
+
+    def read_only(self) -> None:
+        """For a reader who may not enter data (monitor, auditor): values shown, nothing to type in."""
+        forms_ = [self, *(row for formset in self.formsets.values() for row in formset.forms)]
+        for form in forms_:
+            for field in form.fields.values():
+                field.disabled = True
+        self.fields["reason"].widget = forms.HiddenInput()
+
+    def add_problem(self, problem) -> None:
+        self.add_error(problem.field if problem.field in self.fields else None, problem.message)
+
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        """[(field id to link to, label, message)] of every error on the page, in the page's order."""
+        rows = [("", "", message) for message in self.non_field_errors()]
+        for name in self.fields:
+            for message in self.errors.get(name, []):
+                if not self[name].is_hidden:
+                    rows.append((self[name].auto_id, str(self.fields[name].label or name), message))
+        for legend, formset in self.tables:
+            for index, form in enumerate(formset.forms, start=1):
+                for name, messages in form.errors.items():
+                    field = form[name] if name in form.fields else None
+                    for message in messages:
+                        label = (
+                            f"{legend} · {index} · {field.label}"
+                            if field is not None
+                            else f"{legend} · {index}"
+                        )
+                        rows.append((field.auto_id if field is not None else "", label, message))
+        return rows
 
     def service_kwargs(self) -> dict:
         return {
@@ -177,8 +358,10 @@ class CRFForm(forms.ModelForm):
             for form in formset.forms:
                 form.data = data
 
+    partial_dates: tuple[str, ...] = ()  # date fields that take a year or year-month (``PartialDateField``)
+
     def service_data(self) -> dict:
-        data = dict(self.cleaned_data)
+        data = self._reasons(expand_partial_dates(self.cleaned_data, self.partial_dates))
         data.pop("expected_version", None)
         data.pop("seen_version", None)
         data.pop("reason", None)
@@ -196,6 +379,7 @@ class CRFForm(forms.ModelForm):
             if existing is None and not form.has_changed():
                 continue
             values = {k: v for k, v in form.cleaned_data.items() if k not in ("id", "DELETE")}
+            values = expand_partial_dates(values, getattr(form, "partial_dates", ()))
             rows.append(
                 {
                     "id": existing.pk if existing else None,
@@ -280,10 +464,17 @@ class EligibilityChecklistForm(CRFForm):
                 "criterion": c,
                 "answer": None if c.automatic else self[c.key],
                 "source": None if c.automatic else self[f"{c.key}_source"],
-                "computed": computed.get(c.key) if c.automatic else None,
+                "computed": shown(computed.get(c.key)) if c.automatic else None,
             }
             for c in CRITERIA
         ]
+
+
+def shown(item: dict | None) -> dict | None:
+    """A stored automatic item with its detail in the reader's language."""
+    from .eligibility import detail_text
+
+    return None if item is None else {**item, "detail": detail_text(item)}
 
 
 def names(fieldsets) -> list[str]:

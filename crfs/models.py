@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from edc.integrity import RefuseWhenLocked
 from edc.models import ClinicalRecord
+from edc.partial_dates import precision_field
 
 from .criteria import BY_KEY, MANUAL
 
@@ -53,7 +54,14 @@ class CaseReportForm(ClinicalRecord):
         """Compute derived fields from the entered ones (via ``edc.clinical.compute``)."""
 
     def missing_required(self) -> list[str]:
-        return [name for name in self.required_for_complete if getattr(self, name) in (None, "")]
+        """Required fields without a value; one whose absence the site explained ("not done",
+        "unknown", "not applicable": ``crfs.missing``) counts as answered."""
+        explained = getattr(self, "_missing_reasons", {})
+        return [
+            name
+            for name in self.required_for_complete
+            if getattr(self, name) in (None, "") and not explained.get(name)
+        ]
 
     def derived_rows(self) -> list[tuple[object, object, str]]:
         """(label, value as shown, rule version) of every derived value, for the form page."""
@@ -407,9 +415,12 @@ class EligibilityChecklist(CaseReportForm):
         return missing
 
     def derive(self):
+        from django.utils import translation
+
         from .eligibility import evaluate
 
-        evaluation = evaluate(self)
+        with translation.override("en"):  # stored as English ids and values, shown in either language
+            evaluation = evaluate(self)
         for key, item in evaluation.automatic.items():
             setattr(self, key, item.answer)
         self.automatic_results = {key: item.as_json() for key, item in evaluation.automatic.items()}
@@ -555,6 +566,7 @@ class PriorTreatment(CrfRow):
     agent = models.CharField(_("agent"), max_length=20, choices=Agent.choices)
     agent_other = models.CharField(_("other agent"), max_length=100, blank=True)
     start_date = models.DateField(_("start"), null=True, blank=True)
+    start_date_precision = precision_field(_("start known to"))
     stop_date = models.DateField(_("stop"), null=True, blank=True)
     dose = models.CharField(_("dose and frequency"), max_length=100, blank=True)
     reason_stopped = models.CharField(
@@ -605,6 +617,7 @@ class MedicalCondition(CrfRow):
     form = models.ForeignKey(MedicalHistory, models.PROTECT, related_name="conditions")
     condition = models.CharField(_("condition"), max_length=200)
     start_date = models.DateField(_("start"), null=True, blank=True)
+    start_date_precision = precision_field(_("start known to"))
     ongoing = models.BooleanField(_("ongoing"), default=False)
     end_date = models.DateField(_("end"), null=True, blank=True)
 
@@ -1081,3 +1094,37 @@ class Death(CaseReportForm):
         verbose_name_plural = _("deaths")
         constraints = crf_meta_constraints("death")
         triggers = [CaseReportForm.protected("death"), RefuseWhenLocked()]
+
+
+# --- Missing data said properly ---------------------------------------------------------------------
+
+
+class MissingReason(models.TextChoices):
+    NOT_DONE = "not_done", _("Not done")
+    UNKNOWN = "unknown", _("Unknown")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable")
+
+
+@tracked
+class MissingValue(models.Model):
+    """Why a field of a form has no value: "not done", "unknown" or "not applicable", as the protocol
+    allows for that field (``settings.missing_data``). An empty reason is one withdrawn (rows are never
+    deleted, so the audit trail keeps every reason given)."""
+
+    content_type = models.ForeignKey("contenttypes.ContentType", models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    field_name = models.CharField(_("field"), max_length=64)
+    reason = models.CharField(_("reason missing"), max_length=16, choices=MissingReason.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("missing value")
+        verbose_name_plural = _("missing values")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "field_name"], name="missing_value_one_per_field"
+            )
+        ]
+        triggers = [pgtrigger.Protect(name="missing_value_no_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"{self.field_name}: {self.get_reason_display()}"

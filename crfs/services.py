@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import Action, require
 from edc.audit import audited
-from edc.errors import ConflictError, DomainError
+from edc.errors import ConflictError, DomainError, Problem, refuse
 from edc.merge import UNKNOWN, rows_at, snapshot, three_way, value_of
 from edc.models import FORM_BOOKKEEPING
 from monitoring.locks import refuse_if_locked
@@ -24,6 +24,7 @@ from monitoring.verification import changes_between, clear_verifications, values
 from signatures.services import break_signatures
 from visits.services import take_date_from_form
 
+from . import missing
 from .checks import run_checks
 from .models import FormStatus
 from .registry import FormSpec
@@ -155,6 +156,7 @@ def save_form(
     ):
         raise DomainError(_("The protocol does not expect this form at this visit."))
     data = {k: v for k, v in data.items() if k not in BOOKKEEPING}
+    reasons = data.pop("missing", None) or {}  # {field: "not_done" | "unknown" | "not_applicable" | ""}
     model = spec.model
     child_rows = {name: data.pop(name) for name in model.child_sets if name in data}
     with audited(user=user, action=f"save_{spec.code}", reason=reason or ""):
@@ -177,25 +179,25 @@ def save_form(
                 raise DomainError(_("This form is complete: give a reason for the change."), field="reason")
         refuse_if_locked(obj)
         before = values_of(obj) if obj.pk else {}  # for the verifications a change clears
-        for name, value in data.items():
-            setattr(obj, name, value)
-        obj._pending_rows = {name: _pending_rows(obj, name, rows) for name, rows in child_rows.items()}
-        obj.derive()
-        hard, soft, quiet = run_checks(spec.code, obj)
-        if hard:
-            first = hard[0]
-            raise DomainError(first.message, field=first.field)
+        obj._missing_reasons = {**missing.reasons_of(obj), **reasons}
+        hard, soft, quiet = _assess(spec, obj, data, child_rows)
+        problems = [Problem(check.message, field=check.field) for check in hard]
+        problems += missing.problems(obj, reasons, missing.allowed(participant.site.study, spec.code))
         if complete:
-            missing = obj.missing_required()
-            if missing:
-                labels = ", ".join(label(model, n) for n in missing)
-                raise DomainError(_("To mark the form complete, fill in: %(fields)s.") % {"fields": labels})
-            if obj.status != FormStatus.COMPLETE:
-                obj.status, obj.completed_at, obj.completed_by = FormStatus.COMPLETE, timezone.now(), user
+            unanswered = obj.missing_required()
+            if unanswered:
+                labels = ", ".join(label(model, n) for n in unanswered)
+                problems.append(
+                    Problem(_("To mark the form complete, fill in: %(fields)s.") % {"fields": labels})
+                )
+        refuse(problems)  # every hard check and the missing fields together, in one answer
+        if complete and obj.status != FormStatus.COMPLETE:
+            obj.status, obj.completed_at, obj.completed_by = FormStatus.COMPLETE, timezone.now(), user
         _check_storable(obj)
         _save_or_conflict(obj, spec)
         for name, rows in child_rows.items():
             _save_rows(obj, name, rows, reason)
+        missing.save_reasons(obj, reasons)
         obj._pending_rows = {}
         break_signatures(record=obj, user=user, reason=reason, changes=changes)
         changed_tables = {name: (None, None) for name in changes if name in child_rows}
@@ -208,6 +210,36 @@ def save_form(
             take_date_from_form(user=user, visit=visit, visit_date=getattr(obj, spec.visit_date_field))
         sync_automatic_queries(record=obj, participant=participant, firing=soft, quiet=quiet, user=None)
     return obj
+
+
+def _assess(spec: FormSpec, obj, data: dict, child_rows: dict):
+    """Apply ``data`` to ``obj`` (unsaved), derive its values and run its edit checks.
+
+    The one validation path: ``save_form`` saves what it assessed, ``check_form`` (the live checks
+    beside the fields and the checks of a submit with unreadable fields) only reports it.
+    """
+    for name, value in data.items():
+        setattr(obj, name, value)
+    obj._pending_rows = {name: _pending_rows(obj, name, rows) for name, rows in child_rows.items()}
+    obj.derive()
+    return run_checks(spec.code, obj)
+
+
+def check_form(*, spec: FormSpec, visit, data: dict, instance=None) -> tuple[list, list]:
+    """(hard, soft) edit checks that saving ``data`` would fire, without writing anything."""
+    data = {k: v for k, v in data.items() if k not in BOOKKEEPING and k != "reason"}
+    reasons = data.pop("missing", None) or {}
+    child_rows = {name: data.pop(name) for name in spec.model.child_sets if name in data}
+    if instance is not None:
+        obj = spec.model.objects.get(pk=instance.pk)
+    else:
+        obj = spec.model(participant=visit.participant, visit=visit)
+    try:
+        hard, soft, _quiet = _assess(spec, obj, data, child_rows)
+    except DomainError as exc:  # a derivation that refuses these values says why
+        return [exc], []
+    allowed_here = missing.allowed(visit.participant.site.study, spec.code)
+    return [*hard, *missing.problems(obj, reasons, allowed_here)], soft
 
 
 def _save_or_conflict(obj, spec) -> None:

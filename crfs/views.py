@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from accounts.permissions import Action, can, require
 from edc.history import history_rows
@@ -11,7 +12,7 @@ from edc.views import submit
 from monitoring import selectors as query_selectors
 from trials import selectors as trial_selectors
 
-from . import selectors, services
+from . import missing, selectors, services
 from .registry import FORMS
 
 
@@ -62,6 +63,7 @@ def form_entry(request, visit_pk, code, form_pk=None):
         }
     initial = {**(selectors.visit_defaults(spec, visit) if instance is None else {}), **prefilled}
     form = spec.form_class(request.POST or None, instance=instance, initial=initial)
+    form.allow_missing(missing.allowed(visit.participant.site.study, code), missing.reasons_of(instance))
     if instance is not None and not form.is_bound:
         form.initial["expected_version"] = instance.version
     if prefilled:
@@ -74,7 +76,11 @@ def form_entry(request, visit_pk, code, form_pk=None):
     elif request.method == "GET" and request.GET.get("prefill"):
         messages.info(request, _("Nothing to fill from this participant's data yet."))
 
+    can_enter = can(request.user, Action.ENTER_DATA, visit.participant.site)
+    if not can_enter:
+        form.read_only()
     form.complete_requested = "complete" in request.POST
+    form.checker = lambda data: services.check_form(spec=spec, visit=visit, instance=instance, data=data)
     by_field = query_selectors.live_by_field(request.user, instance)
     live = [q for field_queries in by_field.values() for q in field_queries]
     can_query = instance is not None and can(request.user, Action.QUERY, visit.participant.site)
@@ -113,11 +119,45 @@ def form_entry(request, visit_pk, code, form_pk=None):
             "queries_by_field": by_field,
             "query_fields": query_fields,
             "can_query": can_query,
-            "can_enter": can(request.user, Action.ENTER_DATA, visit.participant.site),
+            "can_enter": can_enter,
+            "check_url": (
+                reverse("form_check", args=[visit.pk, code])
+                + (f"?form={instance.pk}" if instance is not None else "")
+            )
+            if getattr(form, "live_checks", True)
+            else None,
             "history_url": reverse("form_history", args=[code, instance.pk]) if instance else None,
             "derived": instance.derived_rows() if instance else [],
         },
     )
+
+
+@require_POST
+def form_check(request, visit_pk, code):
+    """htmx: the messages beside each field as it is typed (unreadable input, hard and soft checks).
+
+    The same path as a save (``services.check_form``), so what the page says while typing is what a
+    save would answer; nothing is written.
+    """
+    spec = _spec(code)
+    if not getattr(spec.form_class, "live_checks", True):
+        raise Http404
+    visit = trial_selectors.visit_for(request.user, visit_pk)
+    require(request.user, Action.ENTER_DATA, visit.participant.site)
+    form_pk = request.GET.get("form", "")
+    instance = get_object_or_404(spec.model, pk=form_pk, visit=visit) if form_pk.isdigit() else None
+    form = spec.form_class(request.POST, instance=instance)
+    form.allow_missing(missing.allowed(visit.participant.site.study, code), missing.reasons_of(instance))
+    form.is_valid()
+    hard, soft = services.check_form(spec=spec, visit=visit, instance=instance, data=form.readable_data())
+    checks = {name: [] for name in form.fields if not form[name].is_hidden}
+    for name in checks:
+        checks[name] += [("error", message) for message in form.errors.get(name, [])]
+    for severity, fired in (("error", hard), ("warning", soft)):
+        for check in fired:
+            if check.field in checks and check.field not in form.errors:
+                checks[check.field].append((severity, check.message))
+    return render(request, "crfs/_checks.html", {"checks": checks})
 
 
 def form_history(request, code, form_pk):
@@ -129,7 +169,7 @@ def form_history(request, code, form_pk):
         "trials/history.html",
         {
             "participant": participant,
-            "record": f"{spec.title} · {instance.visit.name}",
+            "record": f"{spec.title} · {instance.visit.display_name}",
             "rows": history_rows(selectors.history_records(instance), tz=participant.site.timezone),
         },
     )

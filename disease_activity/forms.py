@@ -75,6 +75,7 @@ class DescriptorRow:
 
 class SledaiAssessmentForm(CRFForm):
     entry_template = "disease_activity/sledai_entry.html"
+    live_checks = False  # the page has its own live totals (``disease_activity.views``)
 
     class Meta:
         model = SledaiAssessment

@@ -17,6 +17,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import OuterRef, Subquery
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccessEvent
@@ -75,7 +76,7 @@ def kinds() -> list[tuple[str, str]]:
     seen = {}
     for model in event_models():
         tracked = model.pgh_tracked_model
-        seen.setdefault(tracked._meta.label, str(tracked._meta.verbose_name).capitalize())
+        seen.setdefault(tracked._meta.label, capfirst(tracked._meta.verbose_name))
     return [*sorted(seen.items(), key=lambda item: item[1]), (ACCESS, _("Logins, logouts and failed logins"))]
 
 
@@ -239,7 +240,7 @@ def _rows(keys) -> dict[tuple[str, int], AuditRow]:
     for event in AccessEvent.objects.filter(pk__in=access_ids):
         rows[(ACCESS, event.pk)] = AuditRow(
             at=event.at,
-            kind=str(AccessEvent._meta.verbose_name).capitalize(),
+            kind=capfirst(AccessEvent._meta.verbose_name),
             record=event.ip_address or "",
             event=str(event.get_kind_display()),
             user=event.username,
@@ -276,6 +277,7 @@ def _rows(keys) -> dict[tuple[str, int], AuditRow]:
     participants |= set(participant_of_parent.values())
     names = _participant_names(participants)
     usernames = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    related: dict = {}  # linked records named once per page
     for key, (model, event, before) in events.items():
         context = _context(event)
         tracked = model.pgh_tracked_model
@@ -285,7 +287,7 @@ def _rows(keys) -> dict[tuple[str, int], AuditRow]:
             participant_id = participant_of_parent.get((parent[1], getattr(event, parent[0], None)))
         rows[key] = AuditRow(
             at=event.pgh_created_at,
-            kind=str(tracked._meta.verbose_name).capitalize(),
+            kind=capfirst(tracked._meta.verbose_name),
             record=f"#{event.pgh_obj_id}",
             event=event.pgh_label,
             user=context.get("username") or usernames.get(context.get("user"), "") or "system",
@@ -293,7 +295,7 @@ def _rows(keys) -> dict[tuple[str, int], AuditRow]:
             reason=context.get("reason", ""),
             url=context.get("url", ""),
             participant=names.get(participant_id, ""),
-            changes=_changes(model, event, before),
+            changes=_changes(model, event, before, related),
         )
     return rows
 
@@ -314,20 +316,40 @@ def _participant_names(ids) -> dict[int, str]:
     }
 
 
-def _changes(model, event, before) -> list[tuple[str, object, object]]:
-    """(field, old, new) of an update; (field, None, value) of every value set when created."""
-    labels = {f.attname: str(f.verbose_name) for f in model.pgh_tracked_model._meta.concrete_fields}
+def _changes(model, event, before, related=None) -> list[tuple[str, object, object]]:
+    """(field, old, new) of an update; (field, None, value) of every value set when created.
+
+    A link to another record reads as that record's name ("dose level: DL1", never "dose level: 1").
+    """
+    related = {} if related is None else related
+    tracked = model.pgh_tracked_model
+    fields = {f.attname: f for f in tracked._meta.concrete_fields}
+    labels = {attname: str(f.verbose_name) for attname, f in fields.items()}
     changes = []
     for f in model._meta.concrete_fields:
         if f.name.startswith("pgh_") or f.name in HIDDEN or f.attname not in labels:
             continue
         new = getattr(event, f.attname)
+        shown = fields[f.attname]
         if before is None:
             if f.primary_key or new in (None, "", False, [], {}):
                 continue
-            changes.append((labels[f.attname], None, new))
+            changes.append((labels[f.attname], None, _shown(shown, new, related)))
         else:
             old = getattr(before, f.attname)
             if old != new:
-                changes.append((labels[f.attname], old, new))
+                changes.append((labels[f.attname], _shown(shown, old, related), _shown(shown, new, related)))
     return changes
+
+
+def _shown(field, value, related: dict):
+    """A stored value as a reader knows it: a linked record by its name, not its database id."""
+    if value is None or value == "":
+        return value
+    if field.many_to_one:
+        key = (field.related_model, value)
+        if key not in related:
+            linked = field.related_model._base_manager.filter(pk=value).first()
+            related[key] = str(linked) if linked is not None else value
+        return related[key]
+    return value

@@ -9,6 +9,40 @@ class DomainError(Exception):
         self.field = field
         super().__init__(str(message))
 
+    @property
+    def problems(self) -> list["Problem"]:
+        """Every problem of the refusal, each on its field (one, unless it is a ``Problems``)."""
+        return [Problem(self.message, field=self.field, row=getattr(self, "analyte", None))]
+
+
+class Problem:
+    """One reason for refusing a save: a message, the field it concerns and, in a table, its row."""
+
+    def __init__(self, message, *, field: str | None = None, row: str | None = None):
+        self.message, self.field, self.row = message, field, row
+
+    def __repr__(self):
+        return f"Problem({str(self.message)!r}, field={self.field!r}, row={self.row!r})"
+
+
+class Problems(DomainError):
+    """Several problems found by one save, refused together so the user corrects them in one pass."""
+
+    def __init__(self, problems: list[Problem]):
+        self._problems = list(problems)
+        first = self._problems[0]
+        super().__init__(first.message, field=first.field)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self._problems
+
+
+def refuse(problems: list[Problem]) -> None:
+    """Raise the problems found, if any: one as a plain ``DomainError`` field message, several together."""
+    if problems:
+        raise Problems(problems)
+
 
 class ConflictError(DomainError):
     """Someone else saved the record after it was opened (optimistic locking)."""

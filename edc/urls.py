@@ -47,6 +47,7 @@ urlpatterns = [
     path("participants/<int:pk>/<slug:action>/", trial_views.participant_action, name="participant_action"),
     path("", include("labs.urls")),  # before the generic form routes: serves forms/labs/
     path("visits/<int:visit_pk>/forms/<slug:code>/", crf_views.form_entry, name="form_entry"),
+    path("visits/<int:visit_pk>/forms/<slug:code>/check/", crf_views.form_check, name="form_check"),
     path(
         "visits/<int:visit_pk>/forms/<slug:code>/<int:form_pk>/",
         crf_views.form_entry,

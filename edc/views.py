@@ -48,7 +48,7 @@ def submit(request, form, call, *, success_url, success_message, template, conte
                 form.add_error(None, exc.message)
                 status = 409
             except DomainError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                add_problems(form, exc.problems)
                 status = 400
             except DatabaseError as exc:  # the lock trigger refused a write no service checked
                 locked = LockedError.from_database(exc)
@@ -61,7 +61,21 @@ def submit(request, form, call, *, success_url, success_message, template, conte
                 return redirect(url)
         else:
             status = 400
+            # Every problem at once: the edit checks run on the fields that could be read.
+            check = getattr(form, "check_problems", None)
+            if check is not None:
+                add_problems(form, check())
     return render(request, template, {**context, "form": form}, status=status)
+
+
+def add_problems(form, problems) -> None:
+    """Put each problem on its field (or its row, for a form with tables: ``form.add_problem``)."""
+    for problem in problems:
+        add = getattr(form, "add_problem", None)
+        if add is not None:
+            add(problem)
+        else:
+            form.add_error(problem.field if problem.field in form.fields else None, problem.message)
 
 
 def conflict_context(form, exc) -> dict:

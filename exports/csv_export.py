@@ -31,6 +31,7 @@ from django.utils import translation
 
 from adverse_events.models import AdverseEvent
 from edc.models import RECORD_BOOKKEEPING
+from edc.partial_dates import Precision
 from trials.models import Participant
 from visits.models import DaysBetween, Visit
 
@@ -94,6 +95,23 @@ class AgeInYear(Func):
     output_field = models.IntegerField()
 
 
+class ToChar(Func):
+    """``to_char(date, format)``."""
+
+    function = "to_char"
+    output_field = models.CharField()
+
+
+def partial_iso(expression, precision):
+    """A partial date as ISO 8601 text to its precision: ``2019``, ``2019-03`` or ``2019-03-15``."""
+    return Case(
+        When(**{precision: Precision.YEAR}, then=ToChar(expression, Value("YYYY"))),
+        When(**{precision: Precision.MONTH}, then=ToChar(expression, Value("YYYY-MM"))),
+        default=ToChar(expression, Value("YYYY-MM-DD")),
+        output_field=models.CharField(),
+    )
+
+
 @dataclass
 class Variable:
     """One exported column of a table: its dictionary entry and the SQL that produces it."""
@@ -110,6 +128,7 @@ class Variable:
     age_at: str = ""  # a year of birth exported as age: the path of the date it is measured at
     as_study_day: bool = False
     drop: bool = False
+    precision: str = ""  # a partial date: the path of its precision (``edc.partial_dates``)
 
 
 @dataclass
@@ -202,6 +221,8 @@ def _variables(model, options: ExportOptions, *, exclude=(), date_base: str = ""
         )
         if var.derived:
             var.rule_version = _rule_version_field(model, f)
+        if kind == "date" and any(x.name == f"{f.name}_precision" for x in model._meta.concrete_fields):
+            var.precision, var.type = f"{f.name}_precision", "partial_date"
         if study_days and kind == "datetime":
             continue
         if study_days and kind == "date":
@@ -375,6 +396,8 @@ def _columns(table: Table, options: ExportOptions) -> list[tuple[str, object]]:
             value = DaysBetween(F(var.path), day0)
         elif _related_label(var) in RELATED_TEXT:
             value = Neutral(RELATED_TEXT[_related_label(var)](var.path))
+        elif var.precision:
+            value = partial_iso(AddDays(F(var.path), offset) if shift else F(var.path), var.precision)
         elif shift and var.type == "date":
             value = AddDays(F(var.path), offset)
         elif shift and var.type == "datetime":

@@ -43,6 +43,7 @@ from django.utils import timezone, translation
 from lxml import etree
 
 from edc.models import FORM_BOOKKEEPING
+from edc.partial_dates import to_precision
 from trials.models import Participant, VisitDefinition
 from visits.models import Visit
 
@@ -122,6 +123,15 @@ def as_study_day(field, options) -> bool:
     return options.deidentify and options.date_mode == "study_day" and isinstance(field, models.DateField)
 
 
+def _precision_of(field) -> str:
+    """The name of a partial date's precision field ("" for a plain date)."""
+    name = f"{field.name}_precision"
+    model = getattr(field, "model", None)
+    if model is None or not isinstance(field, models.DateField) or isinstance(field, models.DateTimeField):
+        return ""
+    return name if any(f.name == name for f in model._meta.concrete_fields) else ""
+
+
 def data_type(field, options) -> tuple[str, dict]:
     """ODM DataType and the Length/SignificantDigits attributes of ``field``."""
     if as_study_day(field, options):
@@ -131,7 +141,7 @@ def data_type(field, options) -> tuple[str, dict]:
     if isinstance(field, models.DateTimeField):
         return "datetime", {}
     if isinstance(field, models.DateField):
-        return "date", {}
+        return ("partialDate" if _precision_of(field) else "date"), {}
     if isinstance(field, models.TimeField):
         return "time", {}
     if isinstance(field, models.DecimalField):
@@ -559,6 +569,8 @@ def _items(parent, form_code, group, instance, changes, options, dates, site_cod
         text = format_value(dates.value(field, getattr(instance, field.attname)))
         if text is None:
             continue
+        if precision := _precision_of(field):  # a partial date: to the precision the site knew it
+            text = to_precision(text, getattr(instance, precision))
         item = etree.SubElement(
             parent, Q("ItemData"), {"ItemOID": item_oid(form_code, field.name, group), "Value": text}
         )

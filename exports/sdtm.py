@@ -51,6 +51,7 @@ from django.db.models import Max, Prefetch
 from django.utils import translation
 
 from crfs.registry import FORMS
+from edc.partial_dates import PARTIAL_LENGTH, Precision, to_precision
 from trials.models import Participant
 from visits.models import Visit
 
@@ -563,10 +564,13 @@ class Context:
         if self.options.deidentify:
             self.shifts.update(deid.offsets(ids))
 
-    def dtc(self, participant, value) -> str:
-        """ISO 8601 text of a date or time stamp, as de-identification shows it."""
+    def dtc(self, participant, value, precision: str = Precision.DAY) -> str:
+        """ISO 8601 text of a date or time stamp, as de-identification shows it; a partial date
+        (``edc.partial_dates``) to its precision ("2019", "2019-03")."""
         if value is None:
             return ""
+        if precision in PARTIAL_LENGTH:
+            return to_precision(self.dtc(participant, value), precision)
         if isinstance(value, datetime) and value.tzinfo is not None:
             # The site's own clock, without an offset: a collection at 08:30 in Yancheng is 08:30.
             value = value.astimezone(ZoneInfo(participant.site.timezone)).replace(tzinfo=None)
@@ -578,9 +582,9 @@ class Context:
             return value.replace(microsecond=0).isoformat(timespec="minutes")
         return value.isoformat()
 
-    def dy(self, participant, value) -> int | None:
-        """SDTMIG study day (no day 0) from RFSTDTC, the infusion."""
-        if value is None:
+    def dy(self, participant, value, precision: str = Precision.DAY) -> int | None:
+        """SDTMIG study day (no day 0) from RFSTDTC, the infusion; none for a partial date (SDTMIG 4.4.4)."""
+        if value is None or precision in PARTIAL_LENGTH:
             return None
         day = value.date() if isinstance(value, datetime) else value
         return sdtm_day(participant.infusion_date, day)
@@ -865,7 +869,7 @@ def mh_rows(ctx):
                     row.update(
                         MHTERM=ctx.free_text(condition.condition),
                         MHCAT="GENERAL MEDICAL HISTORY",
-                        MHSTDTC=ctx.dtc(p, condition.start_date),
+                        MHSTDTC=ctx.dtc(p, condition.start_date, condition.start_date_precision),
                         MHENDTC=ctx.dtc(p, condition.end_date),
                         MHENRF="ONGOING" if condition.ongoing else "",
                         **visit_columns(history.visit),
@@ -890,9 +894,9 @@ def cm_rows(ctx):
                         if treatment.agent != "other"
                         else ctx.free_text(treatment.agent_other),
                         CMCAT="PRIOR SLE TREATMENT",
-                        CMSTDTC=ctx.dtc(p, treatment.start_date),
+                        CMSTDTC=ctx.dtc(p, treatment.start_date, treatment.start_date_precision),
                         CMENDTC=ctx.dtc(p, treatment.stop_date),
-                        CMSTDY=ctx.dy(p, treatment.start_date),
+                        CMSTDY=ctx.dy(p, treatment.start_date, treatment.start_date_precision),
                         EPOCH=ctx.epoch(p, treatment.start_date),
                         CMENRF="ONGOING" if treatment.reason_stopped.startswith("ongoing") else "",
                     )
@@ -909,9 +913,9 @@ def cm_rows(ctx):
                     CMDOSFRQ=med.frequency.upper(),
                     CMROUTE=med.get_route_display().upper() if med.route else "",
                     CMPREDEQ=num(med.prednisone_equivalent_mg_day),
-                    CMSTDTC=ctx.dtc(p, med.start_date),
+                    CMSTDTC=ctx.dtc(p, med.start_date, med.start_date_precision),
                     CMENDTC=ctx.dtc(p, med.stop_date),
-                    CMSTDY=ctx.dy(p, med.start_date),
+                    CMSTDY=ctx.dy(p, med.start_date, med.start_date_precision),
                     EPOCH=ctx.epoch(p, med.start_date),
                     CMENRF="ONGOING" if med.ongoing else "",
                 )

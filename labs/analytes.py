@@ -208,3 +208,44 @@ def analyte(code: str) -> Analyte | None:
 
 def analytes_of(panel: str) -> list[Analyte]:
     return [a for a in ANALYTES if a.panel == panel]
+
+
+# Decimals a laboratory reports in each unit (the analyte's own where it differs). A reference range
+# converted from the unit of the site's range into the unit of the report is shown to this precision:
+# creatinine 41–73 µmol/L reads 0.46–0.83 mg/dL, not 0.4638–0.8258 mg/dL.
+REPORTED_DECIMALS = {
+    "10^9/L": 2,
+    "10^3/uL": 2,
+    "cells/uL": 0,
+    "g/L": 1,
+    "g/dL": 1,
+    "mmol/L": 1,
+    "umol/L": 0,
+    "mg/dL": 2,
+    "mg/L": 1,
+    "ug/L": 0,
+    "ng/mL": 0,
+    "U/L": 0,
+    "g/g": 2,
+    "mg/mg": 2,
+    "mg/g": 0,
+    "mg/mmol": 1,
+}
+ANALYTE_DECIMALS = {
+    ("hb", "g/L"): 0,
+    ("albumin", "g/L"): 0,
+    ("c3", "mg/dL"): 0,
+    ("c4", "mg/dL"): 0,
+    ("igg", "mg/dL"): 0,
+    ("iga", "mg/dL"): 0,
+    ("igm", "mg/dL"): 0,
+    ("c3", "g/L"): 2,
+    ("c4", "g/L"): 2,
+    ("hb", "mmol/L"): 1,
+    ("potassium", "mmol/L"): 1,
+}
+
+
+def reported_decimals(code: str, unit: str) -> int | None:
+    """The decimals ``unit`` is reported with for analyte ``code`` (None: no convention known)."""
+    return ANALYTE_DECIMALS.get((code, unit), REPORTED_DECIMALS.get(unit))

@@ -7,7 +7,7 @@ and rendered, so Django reads and shows ``collected_at`` in site time and stores
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crfs.forms import CRFForm
+from crfs.forms import CRFForm, read_as_typed
 from trials.forms import DateInput
 from trials.models import Site
 
@@ -51,6 +51,7 @@ class ResultForm(forms.Form):
                 decimal_places=6,
                 widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 9}),
             )
+            read_as_typed(self.fields["value"])
             self.fields["unit"] = forms.ChoiceField(
                 label=_("Unit"), choices=spec.unit_choices(), required=False, initial=unit
             )
@@ -83,6 +84,7 @@ class ResultRow:
 
 
 class LabPanelForm(CRFForm):
+    live_checks = False  # the rows have their own preview (``labs.views.preview``)
     collected_at = forms.DateTimeField(
         label=_("Collected (date and time, site time)"),
         required=False,
@@ -125,6 +127,37 @@ class LabPanelForm(CRFForm):
 
     def service_kwargs(self) -> dict:
         return {**super().service_kwargs(), "results": [row.form.entry() for row in self.rows]}
+
+    def check_problems(self) -> list:
+        """The panel's and the readable results' problems, beside those of the unreadable input."""
+        if self.checker is None:
+            return []
+        entries = [row.form.entry() for row in self.rows if not row.form.errors]
+        problems = self.checker(self.readable_data(), entries)
+        return [p for p in problems if p.row is not None or p.field not in self.errors]
+
+    def read_only(self) -> None:
+        super().read_only()
+        for row in self.rows:
+            for field in row.form.fields.values():
+                field.disabled = True
+
+    def add_problem(self, problem) -> None:
+        row = self.row(problem.row) if problem.row else None
+        if row is None:
+            super().add_problem(problem)
+            return
+        field = problem.field if problem.field in row.form.fields else None
+        row.form.add_error(field, problem.message)
+
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        rows = super().error_summary()
+        for row in self.rows:
+            first = next(iter(row.form.fields))
+            for name, messages in row.form.errors.items():
+                anchor = row.form[name if name in row.form.fields else first].auto_id
+                rows += [(anchor, str(row.spec.label), message) for message in messages]
+        return rows
 
     def apply_merge(self, merge) -> None:
         """The conflict page: results only the colleague changed show their current value."""

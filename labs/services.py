@@ -26,7 +26,7 @@ from crfs.models import FormStatus
 from crfs.registry import spec_for
 from crfs.services import expected_codes, save_form
 from edc.audit import audited
-from edc.errors import DomainError
+from edc.errors import ConflictError, DomainError, Problem, Problems, refuse
 from edc.merge import UNKNOWN, rows_at
 from monitoring.services import sync_automatic_queries
 from monitoring.verification import clear_verifications
@@ -118,35 +118,87 @@ class ResultsMerge:
         self.entries[code] = ResultEntry.of(row) if row is not None else ResultEntry(code)
 
 
-class ResultError(DomainError):
-    """A result refused by a check or by validation, with the analyte it concerns."""
-
-    def __init__(self, message, *, analyte: str, field: str | None = None):
-        self.analyte = analyte
-        super().__init__(message, field=field)
-
-
-def _validate(panel: str, entries: list[ResultEntry]) -> dict[str, ResultEntry]:
+def _validate(panel: str, entries: list[ResultEntry]) -> tuple[dict[str, ResultEntry], list[Problem]]:
+    """The entries by analyte, and every problem of their form (not of their values: ``assess_result``)."""
     allowed = {a.code for a in analytes_of(panel)}
-    by_code = {}
+    by_code, problems = {}, []
     for entry in entries:
         spec = BY_CODE.get(entry.analyte)
         if spec is None or entry.analyte not in allowed:
             raise DomainError(_("%(analyte)s is not part of this panel.") % {"analyte": entry.analyte})
         if entry.analyte in by_code:
             raise DomainError(_("%(analyte)s was given twice.") % {"analyte": spec.label})
+        code = spec.code
         if entry.value is not None and not spec.quantitative:
-            raise ResultError(_("Choose a result; this test has no numeric value."), analyte=spec.code)
-        if entry.value is not None and entry.unit not in spec.units:
-            raise ResultError(_("Choose one of the units offered."), analyte=spec.code, field="unit")
-        if entry.result and entry.result not in spec.results:
-            raise ResultError(_("Choose one of the results offered."), analyte=spec.code, field="result")
-        if entry.not_done and (entry.value is not None or entry.result):
-            raise ResultError(
-                _("A test marked not done cannot have a result."), analyte=spec.code, field="not_done"
+            problems.append(Problem(_("Choose a result; this test has no numeric value."), row=code))
+        elif entry.value is not None and entry.unit not in spec.units:
+            problems.append(Problem(_("Choose one of the units offered."), row=code, field="unit"))
+        elif entry.result and entry.result not in spec.results:
+            problems.append(Problem(_("Choose one of the results offered."), row=code, field="result"))
+        elif entry.not_done and (entry.value is not None or entry.result):
+            problems.append(
+                Problem(_("A test marked not done cannot have a result."), row=code, field="not_done")
             )
         by_code[entry.analyte] = entry
-    return by_code
+    return by_code, problems
+
+
+@dataclass
+class Assessment:
+    """A result as it would be stored (unsaved ``row``: standard value, range, flag, grade) and its checks."""
+
+    row: LabResult
+    hard: list
+    soft: list
+    quiet: list
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [Problem(c.message, field=c.field, row=self.row.analyte) for c in self.hard]
+
+
+def assess_result(
+    entry: ResultEntry, reference_range, collected_at, row: LabResult | None = None
+) -> Assessment:
+    """Derive and check one result: the one path of the live preview and of ``save_panel``."""
+    row = row if row is not None else LabResult(analyte=entry.analyte)
+    _apply(row, entry, reference_range, collected_at)
+    hard, soft, quiet = run_checks(RESULT, row)
+    return Assessment(row, hard, soft, quiet)
+
+
+def preview_result(*, participant, entry: ResultEntry, collected_at) -> Assessment:
+    """What saving ``entry`` would store and say, against the range valid at ``collected_at`` (or now)."""
+    from django.utils import timezone
+
+    ranges = applicable_ranges(participant, [entry.analyte], collected_at or timezone.now())
+    return assess_result(entry, ranges.get(entry.analyte), collected_at)
+
+
+def check_panel(*, visit, panel: str, data: dict, results: list[ResultEntry], instance=None) -> list[Problem]:
+    """Every problem saving the panel would refuse, without writing (a submit with unreadable input)."""
+    from crfs.services import check_form
+
+    entries, problems = _validate(panel, results)
+    hard, _soft = check_form(
+        spec=spec_for(CODE), visit=visit, instance=instance, data={**data, "panel": panel}
+    )
+    problems += [Problem(c.message, field=c.field) for c in hard]
+    return problems + _result_problems(visit.participant, entries, data.get("collected_at"))
+
+
+def _result_problems(participant, entries: dict[str, ResultEntry], collected_at) -> list[Problem]:
+    filled = [code for code, entry in entries.items() if not entry.empty]
+    if not filled:
+        return []
+    from django.utils import timezone
+
+    ranges = applicable_ranges(participant, filled, collected_at or timezone.now())
+    return [
+        problem
+        for code in filled
+        for problem in assess_result(entries[code], ranges.get(code), collected_at).problems
+    ]
 
 
 def save_panel(
@@ -168,7 +220,7 @@ def save_panel(
     require(user, Action.ENTER_DATA, participant.site)
     if panel not in Panel.values or (instance is not None and instance.panel != panel):
         raise DomainError(_("Unknown laboratory panel."))
-    entries = _validate(panel, results)
+    entries, problems = _validate(panel, results)
     if instance is None:
         if CODE not in expected_codes(visit) and not visit.unscheduled:
             raise DomainError(_("The protocol does not expect laboratory results at this visit."))
@@ -179,19 +231,28 @@ def save_panel(
     was_complete = instance is not None and instance.status == FormStatus.COMPLETE
 
     with audited(user=user, action=f"save_{CODE}", reason=reason):
-        saved = save_form(
-            user=user,
-            spec=spec_for(CODE),
-            visit=visit,
-            data={**data, "panel": panel},
-            instance=instance,
-            complete=complete,
-            reason=reason,
-            expected_version=expected_version,
-            seen_version=seen_version,
-            keep=keep,
-            extra_merge=ResultsMerge(entries),
-        )
+        try:
+            saved = save_form(
+                user=user,
+                spec=spec_for(CODE),
+                visit=visit,
+                data={**data, "panel": panel},
+                instance=instance,
+                complete=complete,
+                reason=reason,
+                expected_version=expected_version,
+                seen_version=seen_version,
+                keep=keep,
+                extra_merge=ResultsMerge(entries),
+            )
+        except ConflictError:
+            raise
+        except DomainError as exc:  # the panel's problems and the results' together, in one answer
+            collected_at = data.get("collected_at")
+            raise Problems(
+                [*exc.problems, *problems, *_result_problems(participant, entries, collected_at)]
+            ) from exc
+        refuse(problems)
         existing = {r.analyte: r for r in LabResult.objects.select_for_update().filter(panel=saved)}
         edited = {
             code
@@ -215,14 +276,22 @@ def save_panel(
             edited |= {code for code in values if code in existing}
         rederive = [a.code for a in analytes_of(panel) if a.code in edited]
         ranges = applicable_ranges(participant, rederive, saved.collected_at)
-        for code in rederive:
-            row = existing.get(code) or LabResult(panel=saved, analyte=code)
-            _apply(row, values[code], ranges.get(code), saved)
-            hard, soft, quiet = run_checks(RESULT, row)
-            if hard:
-                raise ResultError(hard[0].message, analyte=code, field=hard[0].field)
+        assessed = [
+            assess_result(
+                values[code],
+                ranges.get(code),
+                saved.collected_at,
+                existing.get(code) or LabResult(panel=saved, analyte=code),
+            )
+            for code in rederive
+        ]
+        refuse([problem for assessment in assessed for problem in assessment.problems])
+        for assessment in assessed:
+            row = assessment.row
             row.save()
-            sync_automatic_queries(record=row, participant=participant, firing=soft, quiet=quiet, user=None)
+            sync_automatic_queries(
+                record=row, participant=participant, firing=assessment.soft, quiet=assessment.quiet, user=None
+            )
             sync_lab_prompt(row, participant=participant)  # grade ≥ threshold: "record as adverse event?"
         # save_form broke the signatures its panel changes altered; the results are saved after it.
         break_signatures(
@@ -234,13 +303,13 @@ def save_panel(
     return saved
 
 
-def _apply(row: LabResult, entry: ResultEntry, reference_range, panel: LabPanel) -> None:
+def _apply(row: LabResult, entry: ResultEntry, reference_range, collected_at) -> None:
     spec = BY_CODE[entry.analyte]
     row.value = entry.value
     row.unit = entry.unit if entry.value is not None else ""
     row.result = entry.result
     row.not_done = entry.not_done
-    row.collected_at = panel.collected_at
+    row.collected_at = collected_at
     meaning = interpret(spec, entry.value, row.unit, reference_range)
     row.standard_value = meaning.standard_value
     row.standard_unit = meaning.standard_unit

@@ -19,7 +19,6 @@ from accounts.permissions import Action, can, require
 from adverse_events.selectors import lab_prompts_by_result
 from crfs import selectors as crf_selectors
 from crfs.registry import spec_for
-from edc.errors import DomainError
 from edc.history import history_rows
 from edc.views import submit
 from monitoring.services import open_queries_for
@@ -28,7 +27,6 @@ from trials import selectors as trial_selectors
 from . import selectors, services
 from .analytes import BY_CODE, Panel, analytes_of
 from .forms import DATETIME_FORMATS, LabPanelForm, ReferenceRangeForm, ResultForm
-from .interpretation import interpret
 from .models import LabPanel
 
 
@@ -92,22 +90,21 @@ def panel_entry(request, visit_pk, form_pk=None):
             units=selectors.site_units(participant.site),
             results=results,
         )
+        can_enter = can(request.user, Action.ENTER_DATA, participant.site)
+        if not can_enter:
+            form.read_only()
         form.complete_requested = "complete" in request.POST
         if instance is None and not form.is_bound:  # the visit's samples are usually drawn together
             form.initial.setdefault("collected_at", selectors.collected_at_of_visit(visit))
 
         def save(**kwargs):
-            try:
-                services.save_panel(user=request.user, visit=visit, panel=panel, instance=instance, **kwargs)
-            except services.ResultError as exc:
-                row = form.row(exc.analyte)
-                if row is None:
-                    raise
-                field = exc.field if exc.field in row.form.fields else None
-                row.form.add_error(field, exc.message)
-                raise DomainError(
-                    _("%(test)s: %(message)s") % {"test": row.spec.label, "message": exc.message}
-                ) from exc
+            return services.save_panel(
+                user=request.user, visit=visit, panel=panel, instance=instance, **kwargs
+            )
+
+        form.checker = lambda data, entries: services.check_panel(
+            visit=visit, panel=panel, data=data, results=entries, instance=instance
+        )
 
         return submit(
             request,
@@ -126,7 +123,7 @@ def panel_entry(request, visit_pk, form_pk=None):
                 "participant": participant,
                 "instance": instance,
                 "queries": getattr(instance, "open_queries", []),
-                "can_enter": can(request.user, Action.ENTER_DATA, participant.site),
+                "can_enter": can_enter,
                 "can_query": instance is not None and can(request.user, Action.QUERY, participant.site),
             },
         )
@@ -161,17 +158,22 @@ def preview(request, visit_pk):
             prefix=f"r-{spec.code}",
         )
         collected_at = _collected_at(request.POST.get("collected_at", ""))
-        meaning, error = None, ""
+        meaning, error, warnings = None, "", []
         if row.is_valid():
-            entry = row.entry()
-            ranges = selectors.applicable_ranges(participant, [spec.code], collected_at or timezone.now())
-            meaning = interpret(spec, entry.value, entry.unit, ranges[spec.code])
+            # The same derivation and checks as the save (``services.assess_result``): never disagree.
+            assessed = services.preview_result(
+                participant=participant, entry=row.entry(), collected_at=collected_at
+            )
+            if assessed.hard:
+                error = assessed.hard[0].message
+            else:
+                meaning, warnings = assessed.row, [c.message for c in assessed.soft]
         else:
             error = next(iter(row.errors.values()))[0]
         return render(
             request,
             "labs/_derived.html",
-            {"code": spec.code, "meaning": meaning, "error": error, "preview": True},
+            {"code": spec.code, "meaning": meaning, "error": error, "warnings": warnings, "preview": True},
         )
 
 
@@ -191,7 +193,7 @@ def panel_history(request, form_pk):
         "trials/history.html",
         {
             "participant": participant,
-            "record": f"{panel} · {panel.visit.name}",
+            "record": f"{panel} · {panel.visit.display_name}",
             "rows": history_rows([panel, *panel.results.all()], tz=participant.site.timezone),
         },
     )

@@ -5,6 +5,7 @@ from .models import Medication
 
 class MedicationForm(CRFForm):
     entry_template = "medications/medication_entry.html"
+    partial_dates = ("start_date",)
 
     class Meta:
         model = Medication

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from crfs.models import CaseReportForm
 from edc.clinical import CalculatorInputError, compute
 from edc.integrity import RefuseWhenLocked
+from edc.partial_dates import iso, precision_field
 
 
 class MedicationClass(models.TextChoices):
@@ -113,6 +114,7 @@ class Medication(CaseReportForm):
     frequency = models.CharField(_("frequency"), max_length=8, choices=Frequency.choices, blank=True)
     route = models.CharField(_("route"), max_length=16, choices=Route.choices, blank=True)
     start_date = models.DateField(_("start date"), null=True, blank=True)
+    start_date_precision = precision_field(_("start known to"))
     stop_date = models.DateField(_("stop date"), null=True, blank=True)
     ongoing = models.BooleanField(_("ongoing"), default=False)
     indication = models.CharField(_("indication"), max_length=200, blank=True)
@@ -150,6 +152,11 @@ class Medication(CaseReportForm):
 
     def __str__(self):
         return self.agent or str(_("medication"))
+
+    @property
+    def start_shown(self) -> str:
+        """The start date to the precision it is known (``2019``, ``2019-03``, ``2019-03-15``)."""
+        return iso(self.start_date, self.start_date_precision)
 
     @property
     def is_glucocorticoid(self) -> bool:

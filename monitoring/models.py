@@ -8,6 +8,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -96,6 +97,14 @@ class Query(models.Model):
 
     def __str__(self):
         return f"{self.get_status_display()}: {self.text[:60]}"
+
+    @property
+    def shown_text(self) -> str:
+        """The query in the reader's language: an automatic query's text is its edit check's message,
+        stored in English (the catalog's message id) and translated when shown."""
+        if self.query_type == QueryType.AUTOMATIC and self.text:
+            return gettext(self.text)
+        return self.text
 
 
 class QueryAction(models.TextChoices):

@@ -195,12 +195,12 @@ def _lock_target(request, code, pk):
         return LockScope.PARTICIPANT, participant, str(participant), reverse("participant_detail", args=[pk])
     if code == "visit":
         visit = trial_selectors.visit_for(request.user, pk)
-        title = f"{visit.participant} · {visit.name}"
+        title = f"{visit.participant} · {visit.display_name}"
         return LockScope.VISIT, visit, title, reverse("participant_detail", args=[visit.participant_id])
     from crfs.registry import FORMS
 
     record = _form(request, code, pk)
-    title = f"{record.participant} · {FORMS[code].title} · {record.visit.name}"
+    title = f"{record.participant} · {FORMS[code].title} · {record.visit.display_name}"
     return LockScope.FORM, record, title, form_url(code, record)
 
 

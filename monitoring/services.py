@@ -4,8 +4,9 @@ raises one (a draft first when the study asks for pre-query review), the site an
 closes or re-opens it. Each transition is one audited transaction with a message in the query's thread."""
 
 from django.contrib.contenttypes.models import ContentType
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
 from accounts.permissions import ROLE_ACTIONS, Action, memberships, require
@@ -21,6 +22,12 @@ PRE_REVIEW_DEFAULT = False
 
 # The roles that raise queries, in the order a user holding several is taken to act in.
 OPENER_ROLES = (Role.MONITOR, Role.DATA_MANAGER)
+
+
+def stored_text(message) -> str:
+    """A message as stored: in English whatever the user's language (``Query.shown_text`` translates)."""
+    with translation.override("en"):
+        return str(message)
 
 
 def sync_automatic_queries(*, record, participant, firing, quiet, user=None) -> tuple[int, int]:
@@ -42,7 +49,7 @@ def sync_automatic_queries(*, record, participant, firing, quiet, user=None) -> 
                 field_name=check.field,
                 query_type=QueryType.AUTOMATIC,
                 check_id=check.id,
-                text=str(check.message),
+                text=stored_text(check.message),
                 opened_by=user,
             )
             opened += 1
@@ -51,7 +58,9 @@ def sync_automatic_queries(*, record, participant, firing, quiet, user=None) -> 
         query = live.get((check.field, check.id))
         if query is not None:
             query.status, query.closed_at = QueryStatus.CLOSED, timezone.now()
-            query.resolution = _("Closed automatically: the data no longer fire the check.")
+            query.resolution = stored_text(
+                gettext_lazy("Closed automatically: the data no longer fire the check.")
+            )
             query.save(update_fields=["status", "closed_at", "resolution"])
             closed += 1
     return opened, closed

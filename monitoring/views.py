@@ -172,7 +172,7 @@ def _record(request, code, form_pk):
             ),
             pk=form_pk,
         )
-        return record, record.panel.participant, f"{record.label} · {record.panel.visit.name}"
+        return record, record.panel.participant, f"{record.label} · {record.panel.visit.display_name}"
     spec = FORMS.get(code)
     if spec is None:
         raise Http404
@@ -182,7 +182,7 @@ def _record(request, code, form_pk):
         ),
         pk=form_pk,
     )
-    return record, record.participant, f"{spec.title} · {record.visit.name}"
+    return record, record.participant, f"{spec.title} · {record.visit.display_name}"
 
 
 def _field_choices(record):

@@ -22,6 +22,7 @@ from django.apps import apps
 from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
@@ -149,7 +150,7 @@ def form_label(app_label: str, model: str) -> str:
     for spec in FORMS.values():
         if spec.model is model_class:
             return str(spec.title)
-    return str(model_class._meta.verbose_name).capitalize()
+    return capfirst(model_class._meta.verbose_name)
 
 
 # Coordinators and investigators -------------------------------------------------------------------------

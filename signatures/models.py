@@ -88,6 +88,8 @@ class Signature(models.Model):
         verbose_name=_("broken by"),
     )
     broken_reason = models.TextField(_("broken by the change"), blank=True)
+    # The reason's message id and values (``services.reason_text``): shown in the reader's language.
+    broken_reason_parts = models.JSONField(_("broken by the change (parts)"), default=dict, blank=True)
 
     class Meta:
         ordering = ["participant", "signed_at", "pk"]
@@ -147,5 +149,14 @@ class Signature(models.Model):
             return ""
         return gettext("Signature broken by change on %(utc)s UTC: %(reason)s") % {
             "utc": self.broken_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
-            "reason": self.broken_reason,
+            "reason": self.shown_broken_reason,
         }
+
+    @property
+    def shown_broken_reason(self) -> str:
+        """The break's reason in the reader's language (as stored, for breaks recorded before parts)."""
+        if not self.broken_reason_parts:
+            return self.broken_reason
+        from .services import reason_text
+
+        return reason_text(self.broken_reason_parts)

@@ -92,7 +92,7 @@ def _visit_gaps(visit, snapshot: Snapshot) -> list[tuple[str, str]]:
 
 def _describe(visit, code: str, problem: str) -> str:
     values = {
-        "visit": visit.name if visit is not None else "",
+        "visit": visit.display_name if visit is not None else "",
         "form": FORMS[code].title if code in FORMS else code,
     }
     text = {

@@ -10,8 +10,9 @@ who changed it and why.
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.permissions import Action, require
 from accounts.services import confirm_password
@@ -141,12 +142,18 @@ def break_signatures(*, record, user, reason: str = "", changes=()) -> list[Sign
             return []
         snapshot = Snapshot.of(participant_id)
         broken = [s for s in signatures if snapshot.content_hash(s.scope, s.visit_id) != s.content_hash]
-        text = _reason_text(record, user, reason, changes, visit_name)
+        # Stored in English (the record of the break); the parts let each reader see it in their language.
+        with translation.override("en"):
+            text, parts = _reason_text(record, user, reason, changes, visit_name)
+        parts["params"]["visit_zh_hans"] = _visit_name_zh(visit_id)
         now = timezone.now()
         for signature in broken:
             signature.status, signature.broken_at = SignatureStatus.BROKEN, now
             signature.broken_by, signature.broken_reason = user, text
-            signature.save(update_fields=["status", "broken_at", "broken_by", "broken_reason"])
+            signature.broken_reason_parts = parts
+            signature.save(
+                update_fields=["status", "broken_at", "broken_by", "broken_reason", "broken_reason_parts"]
+            )
     return broken
 
 
@@ -163,27 +170,64 @@ def _label(record, name) -> str:
     return str(field.verbose_name)
 
 
-def _reason_text(record, user, reason, changes, visit_name) -> str:
-    """E.g. "Weight (kg) changed at Week 4 by Jane Doe: transcription error"."""
+def _visit_name_zh(visit_id) -> str:
+    from visits.models import Visit
+
+    if visit_id is None:
+        return ""
+    name = Visit.objects.filter(pk=visit_id).values_list("definition__name_zh_hans", flat=True).first()
+    return name or ""
+
+
+def _reason_text(record, user, reason, changes, visit_name) -> tuple[str, dict]:
+    """E.g. "Weight (kg) changed at Week 4 by Jane Doe: transcription error", and its parts
+    ({"msgid", "params", "reason"}) for ``Signature.breakage`` to show it in the reader's language."""
     changes = list(changes)
     who = (user.get_full_name().strip() or user.get_username()) if user is not None else _("the system")
     name = str(record._meta.verbose_name)
     if getattr(record, "number", None) is not None:  # adverse event 3
         name = f"{name} {record.number}"
-    values = {"record": name, "visit": visit_name, "user": who}
+    values = {
+        "record": name,
+        "record_name": str(record._meta.verbose_name),
+        "visit": visit_name,
+        "user": str(who),
+    }
+    if getattr(record, "number", None) is not None:
+        values["record_number"] = record.number
     if "entered_in_error" in changes:
-        text = (
-            _("%(record)s entered in error at %(visit)s by %(user)s")
+        msgid = (
+            gettext_noop("%(record)s entered in error at %(visit)s by %(user)s")
             if visit_name
-            else _("%(record)s entered in error by %(user)s")
+            else gettext_noop("%(record)s entered in error by %(user)s")
         )
     else:
-        values["what"] = ", ".join(_label(record, name) for name in changes) or values["record"]
-        text = (
-            _("%(what)s changed at %(visit)s by %(user)s")
+        labels = [_label(record, name) for name in changes]
+        values["what"] = ", ".join(labels) or values["record"]
+        values["what_labels"] = labels
+        msgid = (
+            gettext_noop("%(what)s changed at %(visit)s by %(user)s")
             if visit_name
-            else _("%(what)s of %(record)s changed by %(user)s")
+            else gettext_noop("%(what)s of %(record)s changed by %(user)s")
         )
-    text = text % values
+    return reason_text({"msgid": msgid, "params": values, "reason": reason.strip()}), {
+        "msgid": msgid,
+        "params": values,
+        "reason": reason.strip(),
+    }
+
+
+def reason_text(parts: dict) -> str:
+    """A break's reason in the current language, from its stored parts (``_reason_text``)."""
+    params = dict(parts["params"])
+    if params.get("record_name"):
+        number = params.get("record_number")
+        params["record"] = _(params["record_name"]) + (f" {number}" if number is not None else "")
+    if "what_labels" in params:
+        params["what"] = ", ".join(_(label) for label in params["what_labels"]) or params["record"]
+    if translation.get_language() == "zh-hans" and params.get("visit_zh_hans"):
+        params["visit"] = params["visit_zh_hans"]
+    text = _(parts["msgid"]) % params
     text = text[:1].upper() + text[1:]
-    return f"{text}: {reason.strip()}" if reason.strip() else text
+    reason = parts.get("reason", "")
+    return f"{text}: {reason}" if reason else text

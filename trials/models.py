@@ -95,6 +95,8 @@ class VisitDefinition(models.Model):
     protocol_version = models.ForeignKey(ProtocolVersion, models.PROTECT, related_name="visit_definitions")
     code = models.CharField(_("code"), max_length=20)
     name = models.CharField(_("name"), max_length=100)
+    # The name in Simplified Chinese, from the protocol file (``name_zh_hans``); empty: the English one.
+    name_zh_hans = models.CharField(_("name (Simplified Chinese)"), max_length=100, blank=True, default="")
     target_day = models.IntegerField(_("target study day"))
     window_before = models.PositiveIntegerField(_("days allowed before"), default=0)
     window_after = models.PositiveIntegerField(_("days allowed after"), default=0)

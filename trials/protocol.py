@@ -42,6 +42,8 @@ DEFAULT_SETTINGS = {
 OPTIONAL_SETTINGS = {
     "lab_ae_prompt_min_grade": 3,  # a lab result with this CTCAE grade or higher prompts "record as AE?"
     "critical_fields": {},  # {form code: [field, ...]}: the fields risk-based SDV verifies
+    # {form code: {field: [reason, ...]}}: "not done", "unknown", "not applicable" a field may take
+    "missing_data": {},
 }
 
 
@@ -196,7 +198,10 @@ def parse(text: str, source: str) -> dict[str, Any]:
     for i, visit in enumerate(r.sequence(schedule["visits"], "schedule.visits")):
         path = f"schedule.visits[{i}]"
         r.mapping(
-            visit, path, required=("code", "name", "day"), optional=("before", "after", "optional", "forms")
+            visit,
+            path,
+            required=("code", "name", "day"),
+            optional=("name_zh_hans", "before", "after", "optional", "forms"),
         )
         code = r.text(visit["code"], f"{path}.code", max_length=20)
         if code in seen:
@@ -207,6 +212,11 @@ def parse(text: str, source: str) -> dict[str, Any]:
             {
                 "code": code,
                 "name": r.text(visit["name"], f"{path}.name", max_length=100),
+                **(
+                    {"name_zh_hans": r.text(visit["name_zh_hans"], f"{path}.name_zh_hans", max_length=100)}
+                    if "name_zh_hans" in visit
+                    else {}
+                ),
                 "day": r.integer(visit["day"], f"{path}.day"),
                 "before": r.integer(visit.get("before", 0), f"{path}.before", minimum=0),
                 "after": r.integer(visit.get("after", 0), f"{path}.after", minimum=0),
@@ -269,6 +279,8 @@ def parse(text: str, source: str) -> dict[str, Any]:
         content["settings"]["lab_ae_prompt_min_grade"] = grade
     if "critical_fields" in optional:  # only when given (checksum)
         content["settings"]["critical_fields"] = _validated(r, "critical_fields", optional["critical_fields"])
+    if "missing_data" in optional:  # only when given (checksum)
+        content["settings"]["missing_data"] = _validated(r, "missing_data", optional["missing_data"])
     return content
 
 
@@ -314,8 +326,30 @@ def _settings(r: _Reader, given, defaults, path):
     return merged
 
 
+# Translations of names: not part of the protocol's checksum, so adding or correcting one is no amendment
+# (``load`` updates them on the current version; pages show them through ``Visit.display_name``).
+TRANSLATED = ("name_zh_hans",)
+
+
 def checksum(content: dict) -> str:
+    schedule = content.get("schedule") or {}
+    if "visits" in schedule:
+        visits = [{k: v for k, v in visit.items() if k not in TRANSLATED} for visit in schedule["visits"]]
+        content = {**content, "schedule": {**schedule, "visits": visits}}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _update_translations(version: ProtocolVersion, content: dict) -> None:
+    """Names in other languages of an unchanged protocol: its visit definitions take them."""
+    names = {v["code"]: v.get("name_zh_hans", "") for v in content["schedule"]["visits"]}
+    for definition in version.visit_definitions.all():
+        name = names.get(definition.code, "")
+        if definition.name_zh_hans != name:
+            definition.name_zh_hans = name
+            definition.save(update_fields=["name_zh_hans"])
+    if version.content != content:
+        version.content = content
+        version.save(update_fields=["content"])
 
 
 def load_file(path: Path | str, *, user=None) -> LoadResult:
@@ -338,6 +372,7 @@ def load(content: dict, *, source_name: str, user=None) -> LoadResult:
         )
         latest = study.protocol_versions.order_by("-number").first()
         if latest is not None and latest.checksum == digest:
+            _update_translations(latest, content)
             return LoadResult(study, latest, created=False)
 
         _update(
@@ -379,6 +414,7 @@ def load(content: dict, *, source_name: str, user=None) -> LoadResult:
                 protocol_version=version,
                 code=v["code"],
                 name=v["name"],
+                name_zh_hans=v.get("name_zh_hans", ""),
                 target_day=v["day"],
                 window_before=v["before"],
                 window_after=v["after"],

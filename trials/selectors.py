@@ -40,7 +40,7 @@ def visits_for(user):
 
 
 def visit_for(user, pk) -> Visit:
-    return get_object_or_404(visits_for(user).select_related("participant__site__study"), pk=pk)
+    return get_object_or_404(visits_for(user).select_related("participant__site__study", "definition"), pk=pk)
 
 
 def search_participants(user, *, q: str = "", status: str = "", site: str = ""):

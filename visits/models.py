@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Case, F, Func, IntegerField, Q, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from edc.integrity import RefuseWhenLocked
@@ -117,3 +118,10 @@ class Visit(ClinicalRecord):
 
     def __str__(self):
         return f"{self.participant} · {self.code}"
+
+    @property
+    def display_name(self) -> str:
+        """The protocol's name of the visit in the reader's language (English when not translated)."""
+        if self.definition_id is not None and get_language() == "zh-hans":
+            return self.definition.name_zh_hans or self.name
+        return self.name

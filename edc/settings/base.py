@@ -237,6 +237,13 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"
+# ISO 8601 dates on every page in both languages (edc/formats/<locale>/formats.py win over Django's).
+FORMAT_MODULE_PATH = ["edc.formats"]
+DATE_FORMAT = "Y-m-d"
+SHORT_DATE_FORMAT = "Y-m-d"
+DATETIME_FORMAT = "Y-m-d H:i"
+SHORT_DATETIME_FORMAT = "Y-m-d H:i"
+TIME_FORMAT = "H:i"
 
 STATIC_URL = "static/"
 # Where `collectstatic` writes (production: the hashed, compressed files WhiteNoise serves).

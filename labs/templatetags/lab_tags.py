@@ -4,7 +4,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 
-from labs.analytes import RESULT_LABELS
+from labs.analytes import RESULT_LABELS, reported_decimals
 from labs.analytes import unit_label as _unit_label
 
 register = template.Library()
@@ -23,6 +23,27 @@ def lab_number(value):
         return "0"
     decimals = max(SIGNIFICANT - value.adjusted() - 1, 0)
     return f"{value.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP).normalize():f}"
+
+
+@register.filter
+def lab_value(value):
+    """A value that is a number (``95.000000`` → ``95``) or a categorical result (its label)."""
+    if isinstance(value, Decimal | int | float):
+        return lab_number(value)
+    return result_label(value)
+
+
+@register.filter
+def range_limit(value, result):
+    """A reference limit in the unit of ``result`` (a ``LabResult``), to the precision that unit is
+    reported with (a range converted from another unit: ``0.4638`` mg/dL → ``0.46``)."""
+    if value is None or value == "":
+        return ""
+    decimals = reported_decimals(getattr(result, "analyte", ""), getattr(result, "unit", ""))
+    if decimals is None:
+        return lab_number(value)
+    rounded = Decimal(value).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    return f"{rounded.normalize():f}" if rounded else "0"
 
 
 @register.filter

@@ -29,6 +29,15 @@ def screening_visit(consented):
 
 
 @pytest.fixture
+def baseline(coordinator, site_yc, today):
+    """The baseline visit of an enrolled participant, its window closing today."""
+    p = make_participant(
+        coordinator, site_yc, screened=today - timedelta(days=10), planned=today + timedelta(days=5)
+    )
+    return p.visits.get(code="BL")
+
+
+@pytest.fixture
 def enrolled(coordinator, site_yc, today):
     """Enrolled 20 days ago, infusion planned in 5 days, height and weight recorded at baseline."""
     p = make_participant(

@@ -8,7 +8,6 @@ from django.contrib.contenttypes.models import ContentType
 
 from edc.errors import DomainError
 from labs.models import LabPanel, LabResult
-from labs.services import ResultError
 from monitoring.models import Query, QueryStatus
 from tests.labs.conftest import entry, result, save
 
@@ -67,9 +66,9 @@ def test_the_window_query_closes_when_the_collection_time_is_corrected(coordinat
 
 
 def test_a_negative_value_is_refused_on_its_row(coordinator, baseline):
-    with pytest.raises(ResultError) as error:
+    with pytest.raises(DomainError) as error:
         save(coordinator, baseline, [entry("anc", 2, "10^9/L"), entry("hb", -1, "g/L")])
-    assert (error.value.analyte, error.value.field) == ("hb", "value")
+    assert [(p.row, p.field) for p in error.value.problems] == [("hb", "value")]
     assert not LabResult.objects.exists() and not LabPanel.objects.exists()
 
 
@@ -87,9 +86,9 @@ def test_zero_is_not_negative(coordinator, baseline):
     ],
 )
 def test_an_impossible_magnitude_is_refused(coordinator, baseline, code, value, unit, panel):
-    with pytest.raises(ResultError) as error:
+    with pytest.raises(DomainError) as error:
         save(coordinator, baseline, [entry(code, value, unit)], panel=panel)
-    assert error.value.analyte == code
+    assert [p.row for p in error.value.problems] == [code]
 
 
 @pytest.mark.parametrize(

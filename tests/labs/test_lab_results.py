@@ -8,7 +8,6 @@ import pytest
 from edc.clinical import compute
 from edc.errors import DomainError
 from labs.models import LabPanel, LabResult
-from labs.services import ResultError
 from tests.conftest import make_participant, today_at
 from tests.labs.conftest import entry, result, save
 from trials.models import Participant
@@ -147,15 +146,15 @@ def test_qualitative_results_are_stored_without_a_number(coordinator, baseline):
 
 
 def test_a_number_for_a_qualitative_test_is_refused(coordinator, baseline):
-    with pytest.raises(ResultError) as error:
+    with pytest.raises(DomainError) as error:
         save(coordinator, baseline, [entry("hbsag", 1, "IU/mL")], panel="virology")
-    assert error.value.analyte == "hbsag"
+    assert [p.row for p in error.value.problems] == ["hbsag"]
 
 
 def test_a_unit_the_test_does_not_accept_is_refused(coordinator, baseline):
-    with pytest.raises(ResultError) as error:
+    with pytest.raises(DomainError) as error:
         save(coordinator, baseline, [entry("hb", 95, "mg/dL")])
-    assert (error.value.analyte, error.value.field) == ("hb", "unit")
+    assert [(p.row, p.field) for p in error.value.problems] == [("hb", "unit")]
 
 
 def test_a_test_of_another_panel_is_refused(coordinator, baseline):
@@ -164,7 +163,7 @@ def test_a_test_of_another_panel_is_refused(coordinator, baseline):
 
 
 def test_not_done_with_a_value_is_refused(coordinator, baseline):
-    with pytest.raises(ResultError, match="not done cannot have a result"):
+    with pytest.raises(DomainError, match="not done cannot have a result"):
         save(coordinator, baseline, [entry("hb", 120, "g/L", not_done=True)])
 
 

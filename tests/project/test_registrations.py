@@ -73,7 +73,7 @@ def test_monitoring_adds_the_worklists_to_the_home_page():
 def test_a_setting_no_installed_app_reads_is_refused_naming_its_path(monkeypatch):
     from tests.conftest import PROTOCOL
 
-    assert set(SETTING_VALIDATORS) == {"critical_fields"}
+    assert set(SETTING_VALIDATORS) == {"critical_fields", "missing_data"}
     monkeypatch.setattr("trials.protocol.SETTING_VALIDATORS", {})
     head = PROTOCOL.read_text().partition("  # Risk-based source-data verification")[0]
     text = head + "  critical_fields:\n    pga: [pga]\n"

@@ -271,6 +271,7 @@ def test_the_same_page_sent_twice_at_once_creates_one_record(case, request):
 NOT_CREATING = {
     "sledai_totals": "computes totals on screen, writes nothing",
     "lab_preview": "computes a preview, writes nothing",
+    "form_check": "runs the edit checks of the values typed, writes nothing",
     "set_language": "a preference cookie",
     "logout": "no record",
     "login": "no record",
