@@ -8,7 +8,7 @@ route is in the schema and walked by every role at every site.
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.urls import path
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import views
 
@@ -32,5 +32,7 @@ v1 = [
 # page is left out: drf-spectacular's template loads web fonts from outside).
 docs = [
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="api_schema"),
-    path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api_schema")), name="api_docs"),
+    path(
+        "docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api_schema")), name="api_docs"
+    ),
 ]

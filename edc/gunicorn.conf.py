@@ -24,8 +24,9 @@ def default_workers(cpus: int | None) -> int:
     return max(2, min((cpus or 1) + 1, MAX_DEFAULT_WORKERS))
 
 
-def _int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
+def _int(value: str | None, default: int) -> int:
+    """An environment variable's value as a whole number, ``default`` when unset or empty."""
+    value = (value or "").strip()
     return int(value) if value else default
 
 
@@ -33,15 +34,15 @@ bind = os.environ.get("GUNICORN_BIND") or "{}:{}".format(
     os.environ.get("EDC_HOST", "0.0.0.0"), os.environ.get("EDC_PORT", "8000")
 )
 worker_class = "gthread"
-workers = _int("GUNICORN_WORKERS", default_workers(os.cpu_count()))
-threads = _int("GUNICORN_THREADS", DEFAULT_THREADS)
+workers = _int(os.environ.get("GUNICORN_WORKERS"), default_workers(os.cpu_count()))
+threads = _int(os.environ.get("GUNICORN_THREADS"), DEFAULT_THREADS)
 # A request still running after this many seconds is killed with its worker (exports run on Celery).
-timeout = _int("GUNICORN_TIMEOUT", 60)
-graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+timeout = _int(os.environ.get("GUNICORN_TIMEOUT"), 60)
+graceful_timeout = _int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT"), 30)
 # Behind a proxy that keeps connections open: keep ours open a little longer than its idle timeout.
-keepalive = _int("GUNICORN_KEEPALIVE", 5)
+keepalive = _int(os.environ.get("GUNICORN_KEEPALIVE"), 5)
 # Recycle a process now and then (jittered, so not all at once): bounds any slow memory growth.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)
+max_requests = _int(os.environ.get("GUNICORN_MAX_REQUESTS"), 5000)
 max_requests_jitter = max_requests // 10
 # Load the application once in the master: faster start, and a broken configuration fails at once.
 preload_app = True

@@ -64,5 +64,8 @@ def test_the_benchmark_report_keeps_what_the_load_test_and_mutation_runs_wrote(t
     path.write_text(json.dumps({"metrics": {"old": 1}, "load_p95_ms": 120.0, "mutation_score": 99.0}))
     bench.write_report(path, {"metrics": {"participant_list_p95_ms": {"value": 12}}, "when": "now"})
     report = json.loads(path.read_text())
-    assert report["metrics"] == {"participant_list_p95_ms": {"value": 12}}
+    assert report["metrics"] == {
+        "old": 1,
+        "participant_list_p95_ms": {"value": 12},
+    }  # merged (edc.bench.merged)
     assert (report["load_p95_ms"], report["mutation_score"], report["when"]) == (120.0, 99.0, "now")
