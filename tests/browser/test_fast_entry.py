@@ -135,3 +135,50 @@ def test_a_monitor_sees_queries_inside_fields_and_verifies_a_whole_visit_in_one_
     critical = site_yc.study.settings["critical_fields"]["crs"]
     assert SourceVerification.objects.filter(object_id=crs.pk).count() == len(critical)
     assert page.locator("[data-mark=partial]").count() >= 1  # the CRS cell: its critical fields verified
+
+
+def test_one_save_shows_three_problems_in_a_summary_that_leads_to_each_field(
+    page, live_server, coordinator, site_yc
+):
+    today = today_at(site_yc)
+    p = make_participant(
+        coordinator, site_yc, screened=today - timedelta(days=10), planned=today + timedelta(days=5)
+    )
+    visit = p.visits.get(code="BL")
+    sign_in(page, live_server, "coordinator")
+    page.goto(f"{live_server.url}/visits/{visit.pk}/forms/vital_signs/")
+    page.fill("[name=temperature_c]", "50")
+    page.fill("[name=heart_rate]", "300")
+    page.fill("[name=weight_kg]", "1e")
+    with page.expect_navigation():
+        page.click("#entry-form button[name=draft]")
+    summary = page.locator("#error-summary")
+    assert "3 problems to correct before saving" in summary.inner_text()
+    links = summary.locator("a")
+    assert links.count() == 3
+    assert {links.nth(i).get_attribute("href") for i in range(3)} == {
+        "#id_temperature_c",
+        "#id_heart_rate",
+        "#id_weight_kg",
+    }
+    links.filter(has_text="Heart rate").click()
+    assert page.evaluate("location.hash") == "#id_heart_rate"
+    assert page.input_value("[name=weight_kg]") == "1e"  # what was typed stays, to be corrected
+    assert not FORMS["vital_signs"].model.objects.filter(visit=visit).exists()
+
+
+def test_a_history_start_known_only_to_the_year_is_entered_as_a_year(page, live_server, coordinator, site_yc):
+    today = today_at(site_yc)
+    p = make_participant(coordinator, site_yc, stage="consented", screened=today - timedelta(days=5))
+    visit = p.visits.get(code="SCR")
+    sign_in(page, live_server, "coordinator")
+    page.goto(f"{live_server.url}/visits/{visit.pk}/forms/medical_history/")
+    page.fill("[name=conditions-0-condition]", "Hypertension")
+    page.fill("[name=conditions-0-start_date]", "2015")
+    page.check("[name=conditions-0-ongoing]")
+    page.click("#entry-form button[name=draft]")
+    page.wait_for_selector("text=Medical history saved.")
+    condition = FORMS["medical_history"].model.objects.get(visit=visit).conditions.get()
+    assert (condition.start_date.isoformat(), condition.start_date_precision) == ("2015-01-01", "year")
+    page.goto(f"{live_server.url}/visits/{visit.pk}/forms/medical_history/")
+    assert page.input_value("[name=conditions-0-start_date]") == "2015"  # shown as it was typed
