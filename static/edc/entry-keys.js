@@ -49,8 +49,12 @@
     var tag = el.tagName.toLowerCase();
     if (tag === "textarea" || tag === "button" || el.type === "submit" || el.type === "button") return;
     event.preventDefault(); // never submit a half-typed form: go to the next field
+    // The next value field: a field's "if missing, why" choice (name missing__<field>) is reached with
+    // Tab, not with Enter after typing the value.
     var all = fields(form);
-    var next = all[all.indexOf(el) + 1];
+    var next = all.slice(all.indexOf(el) + 1).filter(function (f) {
+      return (f.name || "").indexOf("missing__") !== 0;
+    })[0];
     if (next) next.focus();
   });
 
