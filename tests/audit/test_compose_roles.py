@@ -72,7 +72,8 @@ def command(services: dict, service: str) -> str:
 def test_the_six_services_with_their_images_and_settings(compose):
     services = compose["services"]
     assert set(services) == {"web", "worker", "beat", "postgres", "redis", "migrate"}
-    assert "gunicorn edc.wsgi:application" in command(services, "web")
+    # gunicorn with its configuration file (threads sized by a rule, edc/gunicorn.conf.py), nothing else
+    assert command(services, "web") == "gunicorn -c edc/gunicorn.conf.py edc.wsgi:application"
     assert command(services, "worker").startswith("celery -A edc worker")
     assert command(services, "beat").startswith("celery -A edc beat")
     assert "DatabaseScheduler" in command(services, "beat")
