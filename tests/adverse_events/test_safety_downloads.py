@@ -71,8 +71,10 @@ def test_who_may_export_only_deidentified_data_gets_a_deidentified_listing(
     offset = DateShift.objects.get(participant=p1).days
     real = {e.onset_date for e in AdverseEvent.objects.filter(participant=p1)}
     shown = {date.fromisoformat(r["onset_date"]) for r in rows if r["participant"] == p1.study_id}
+    # Every date shown is a real onset moved by the participant's (non-zero) offset. One event's shifted
+    # date may coincide with another event's real date: that says nothing about either.
+    assert offset != 0
     assert shown and shown <= {d + timedelta(days=offset) for d in real}
-    assert not shown & real
     assert ListingExport.objects.get().deidentified
 
 
