@@ -192,6 +192,16 @@ def test_this_machines_programs_include_one_for_the_test_server(db):
     assert f"(PostgreSQL) {major}" in version
 
 
+def restoring(conn, database: str, statement: str = "") -> bool:
+    """Whether a ``pg_restore`` session is connected to ``database`` (running a statement that matches
+    the regular expression ``statement``)."""
+    return conn.execute(
+        "SELECT count(*) > 0 FROM pg_stat_activity"
+        " WHERE datname = %s AND application_name = 'pg_restore' AND query ~ %s",
+        [database, statement],
+    ).fetchone()[0]
+
+
 def test_a_restore_killed_half_way_leaves_an_empty_database_and_can_be_run_again(
     backup, fresh_database, tmp_path
 ):
@@ -223,11 +233,7 @@ def test_a_restore_killed_half_way_leaves_an_empty_database_and_can_be_run_again
         while time.monotonic() < deadline and process.poll() is None:
             with psycopg.connect(url_of("postgres"), autocommit=True) as conn:
                 # Past the CREATE TABLEs: loading rows, or building indexes and constraints after them.
-                seen_writing = conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name = 'pg_restore'"
-                    " AND query ~ '^(COPY|CREATE INDEX|CREATE UNIQUE INDEX|ALTER TABLE)'",
-                    [database],
-                ).fetchone()[0] > 0
+                seen_writing = restoring(conn, database, "^(COPY|CREATE (UNIQUE )?INDEX|ALTER TABLE)")
             if seen_writing:
                 break
             time.sleep(0.005)
@@ -238,10 +244,7 @@ def test_a_restore_killed_half_way_leaves_an_empty_database_and_can_be_run_again
 
     with psycopg.connect(url_of("postgres"), autocommit=True) as conn:  # the killed session's rollback
         for _ in range(100):
-            if not conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name = 'pg_restore'",
-                [database],
-            ).fetchone()[0]:
+            if not restoring(conn, database):
                 break
             time.sleep(0.1)
     assert row_counts(owner) == {}
