@@ -144,18 +144,20 @@ def ensure_pseudonyms(participant_ids) -> None:
     from .models import Pseudonym
 
     for _attempt in range(5):  # a random key that collides with a stored one is drawn again
-        missing = list(
-            Participant.objects.filter(
-                pk__in=participant_ids, study_id__isnull=True, pseudonym__isnull=True
-            ).values_list("pk", flat=True)
-        )
-        if not missing:
+        missing = Participant.objects.filter(
+            pk__in=participant_ids, study_id__isnull=True, pseudonym__isnull=True
+        ).values_list("pk", flat=True)
+        batch, created = [], 0
+        for pk in missing.iterator(chunk_size=2000):
+            batch.append(Pseudonym(participant_id=pk, key=new_pseudonym()))
+            if len(batch) >= 2000:
+                Pseudonym.objects.bulk_create(batch, ignore_conflicts=True)
+                created, batch = created + len(batch), []
+        if batch:
+            Pseudonym.objects.bulk_create(batch, ignore_conflicts=True)
+            created += len(batch)
+        if not created:
             return
-        for start in range(0, len(missing), 2000):
-            Pseudonym.objects.bulk_create(
-                [Pseudonym(participant_id=pk, key=new_pseudonym()) for pk in missing[start : start + 2000]],
-                ignore_conflicts=True,
-            )
 
 
 def pseudonym_of(participant) -> str:

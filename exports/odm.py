@@ -764,10 +764,11 @@ def _by_participant(queryset, participant_ids):
     return grouped
 
 
-def record_key(record, numbers: dict, options) -> int:
-    """A repeating form's ``FormRepeatKey``: the record's id, or in a de-identified export its number
-    among the participant's records of the form (``deid.record_numbers``; the CSV ``record_id``)."""
-    return numbers[(type(record), record.pk)] if options.deidentify else record.pk
+def record_key(record, numbers: dict) -> int:
+    """A repeating form's ``FormRepeatKey``: the record's number among the participant's records of the
+    form (``deid.record_numbers``; the de-identified CSV ``record_id`` is ``<subject key>.<n>``), never
+    its database id, so the identifiable and the de-identified file number a record alike."""
+    return numbers[(type(record), record.pk)]
 
 
 def subject_key(participant, options) -> str:
@@ -816,9 +817,7 @@ def subject_element(participant, visits, forms_by_visit, signatures, extension, 
             code = form.spec.code
             form_attrib = {"FormOID": form_oid(code)}
             if form.spec.repeating:
-                form_attrib["FormRepeatKey"] = str(
-                    record_key(form.record, extension["record_numbers"], options)
-                )
+                form_attrib["FormRepeatKey"] = str(record_key(form.record, extension["record_numbers"]))
             form_keys[(extension["content_types"][form.spec.model], form.record.pk)] = {
                 "StudyEventOID": attrib["StudyEventOID"],
                 **(
@@ -943,9 +942,7 @@ def write_odm(*, study, options, path: Path) -> dict[str, int]:
                         "participant_changes": odm_subject.participant_changes(batch_ids, study, options),
                         "participant_groups": participant_groups,
                         "adverse_events": odm_subject.adverse_events(study, options, batch_ids),
-                        "record_numbers": deid.record_numbers(repeating, batch_ids)
-                        if options.deidentify
-                        else {},
+                        "record_numbers": deid.record_numbers(repeating, batch_ids),
                     }
                     for participant in participants:
                         dates = Dates(participant, options, shifts.get(participant.pk))
