@@ -438,15 +438,18 @@ def test_pure_odm_validates_against_the_official_schema_as_it_is(
     assert root.find(".//odm:AuditRecords/odm:AuditRecord/odm:ReasonForChange", NS) is not None
 
 
-def test_the_export_form_offers_pure_odm(study, site_yc):
-    from exports.forms import ExportForm
-    from trials.models import Site
+def test_the_export_page_offers_pure_odm_and_the_job_keeps_the_choice(client, data_manager, study):
+    from django.urls import reverse
 
-    form = ExportForm(
-        data={"formats": ["odm"], "date_mode": "shift", "odm_pure": "on"},
-        study=study,
-        sites=Site.objects.filter(study=study),
+    from exports.models import ExportJob
+
+    client.force_login(data_manager)
+    page = client.get(reverse("export_list")).content.decode()
+    assert 'name="odm_pure"' in page
+    response = client.post(
+        reverse("export_new"),
+        {"formats": ["odm"], "deidentify": "on", "date_mode": "shift", "odm_pure": "on"},
     )
-    assert form.is_valid(), form.errors
-    assert form.cleaned_data["options"].odm_pure is True
-    assert ExportOptions.from_json(form.cleaned_data["options"].to_json()).odm_pure is True
+    assert response.status_code == 302
+    options = ExportOptions.from_json(ExportJob.objects.get().options)
+    assert options.odm_pure is True and options.formats == ("odm",)
