@@ -453,3 +453,33 @@ def test_the_export_page_offers_pure_odm_and_the_job_keeps_the_choice(client, da
     assert response.status_code == 302
     options = ExportOptions.from_json(ExportJob.objects.get().options)
     assert options.odm_pure is True and options.formats == ("odm",)
+
+
+def test_every_participant_level_record_is_defined_in_the_metadata(full_casebook, tmp_path):
+    study, _p = full_casebook
+    _path, _counts, document = export(study, tmp_path)
+    mdv = document.find(".//odm:MetaDataVersion", NS)
+
+    def refs(parent_tag, oid, ref_tag, attr):
+        parent = mdv.find(f"odm:{parent_tag}[@OID='{oid}']", NS)
+        assert parent is not None, oid
+        return {r.get(attr) for r in parent.findall(f"odm:{ref_tag}", NS)}
+
+    checked = 0
+    for event in document.iterfind(".//odm:SubjectData/odm:StudyEventData", NS):
+        if event.get("StudyEventOID") not in ("SE.PARTICIPANT", "SE.ADVERSE_EVENTS"):
+            continue
+        forms = refs("StudyEventDef", event.get("StudyEventOID"), "FormRef", "FormOID")
+        for form in event.findall("odm:FormData", NS):
+            assert form.get("FormOID") in forms
+            groups = refs("FormDef", form.get("FormOID"), "ItemGroupRef", "ItemGroupOID")
+            for group in form.findall("odm:ItemGroupData", NS):
+                assert group.get("ItemGroupOID") in groups
+                items = refs("ItemGroupDef", group.get("ItemGroupOID"), "ItemRef", "ItemOID")
+                for item_data in group.findall("odm:ItemData", NS):
+                    assert item_data.get("ItemOID") in items
+                    assert mdv.find(f"odm:ItemDef[@OID='{item_data.get('ItemOID')}']", NS) is not None
+                    checked += 1
+    assert checked > 30
+    protocol = {r.get("StudyEventOID") for r in mdv.findall("odm:Protocol/odm:StudyEventRef", NS)}
+    assert {"SE.PARTICIPANT", "SE.ADVERSE_EVENTS"} <= protocol
