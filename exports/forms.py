@@ -63,6 +63,15 @@ class ExportForm(forms.Form):
         help_text=_("Lets Excel on Chinese Windows open the CSV files with the right characters."),
     )
 
+    odm_pure = forms.BooleanField(
+        label=_("Pure ODM 1.3.2 (without the vendor extension)"),
+        required=False,
+        help_text=_(
+            "The ODM file without queries and source data verification, valid against the official "
+            "ODM 1.3.2 schema as it is."
+        ),
+    )
+
     def __init__(self, *args, study, sites, **kwargs):
         super().__init__(*args, **kwargs)
         self.study = study
@@ -82,6 +91,7 @@ class ExportForm(forms.Form):
                 deidentify=data.get("deidentify", False),
                 date_mode=data.get("date_mode") or "shift",
                 bom=data.get("bom", False),
+                odm_pure=data.get("odm_pure", False),
             )
         return data
 
