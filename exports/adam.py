@@ -421,6 +421,10 @@ def _yn(value: bool) -> str:
 # --- Writing ---------------------------------------------------------------------------------------
 
 
+_CHAR, _NUM, _DATE = "char", "num", "date"
+_NAN = float("nan")
+
+
 class DatasetWriter:
     """One dataset being written: its CSV row by row, its columns kept compactly for the XPT (numbers
     in a float64 array, character values as codes into their distinct values, as the SDTM domains)."""
@@ -432,23 +436,30 @@ class DatasetWriter:
         self.numbers = {v.name: array("d") for v in self.variables if v.type == "Num"}
         self.chars = {v.name: sdtm._CharColumn() for v in self.variables if v.type == "Char"}
         self.dates = {v.name for v in self.variables if v.display_format == DATE9}
+        self.plan = [
+            (
+                v.name,
+                _CHAR if v.type == "Char" else _DATE if v.name in self.dates else _NUM,
+                self.chars.get(v.name) if v.type == "Char" else self.numbers[v.name],
+            )
+            for v in self.variables
+        ]
         self.rows = 0
 
     def add(self, row: dict) -> None:
         line = []
-        nan = float("nan")
-        for var in self.variables:
-            value = row.get(var.name)
-            if var.name in self.dates:
-                line.append(value)  # the CSV shows the ISO date
+        for name, kind, column in self.plan:
+            value = row.get(name)
+            if kind is _CHAR:
+                line.append(column.add(value))
+                continue
+            if kind is _DATE:
+                line.append(value)  # the CSV shows the ISO date, the XPT the SAS number
                 value = sas_date(value)
-                self.numbers[var.name].append(nan if value is None else value)
-            elif var.type == "Num":
-                value = num(value)
-                line.append(value)
-                self.numbers[var.name].append(nan if value is None else value)
             else:
-                line.append(self.chars[var.name].add(value))
+                value = num(value)
+                line.append(value)  # a number: written as one, never formula-guarded
+            column.append(_NAN if value is None else value)
         self.csv.writerow(line)
         self.rows += 1
 
@@ -682,18 +693,20 @@ def _subjects(ctx, writers, ranks, *, efficacy: bool) -> dict[str, dict]:
     dm_rows = sdtm.dm_rows(ctx)
     subjects = {}
     for people in sdtm._participants(ctx):
-        results = {}
         visit_numbers = {}
+        derived = iter(())
         if efficacy:
             visit_numbers = dict(
                 Visit.objects.filter(participant_id__in=[p.pk for p in people]).values_list("pk", "sequence")
             )
-            results = {result.participant.pk: (result, inputs) for result, inputs in _endpoints(people)}
+            derived = _endpoints(people)  # lazily: one group's inputs in memory at a time
         for p in people:
             dm = next(dm_rows)
             if dm["USUBJID"] != ctx.usubjid(p):  # both read the participants in scope in the same order
                 raise RuntimeError(f"DM and ADSL out of step at {dm['USUBJID']}")
-            result, inputs = results.get(p.pk, (None, None))
+            result, inputs = next(derived, (None, None))
+            if result is not None and result.participant.pk != p.pk:
+                raise RuntimeError(f"endpoints and ADSL out of step at {dm['USUBJID']}")
             adsl_row = _adsl_row(ctx, p, dm, result, ranks)
             adeff_rows = _adeff_rows(ctx, p, adsl_row, result, inputs, visit_numbers) if result else []
             writers["ADSL"].add(_with_baseline(adsl_row, adeff_rows))
