@@ -9,7 +9,14 @@ FORMAT_CHOICES = [
     ("csv", _("CSV: wide and long file per form, with a data dictionary")),
     ("odm", _("CDISC ODM 1.3.2 XML with the audit trail")),
     ("sdtm", _("SDTM-style domains (CSV and SAS XPT) with define.xml")),
-    ("adam", _("Efficacy analysis dataset ADEFF (CSV and SAS XPT, one row per participant and visit)")),
+    (
+        "adam",
+        _(
+            "ADaM datasets (CSV and SAS XPT) with define.xml: ADSL (one row per participant, "
+            "populations, dose level), ADEFF (one row per parameter per visit) and ADAE (adverse events "
+            "with CAR-T windows)"
+        ),
+    ),
     ("audit", _("The study's whole audit trail (CSV; identifiable exports only)")),
 ]
 DATE_MODES = [
