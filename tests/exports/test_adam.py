@@ -409,8 +409,11 @@ def test_a_deidentified_adam_export_shifts_every_date_by_the_participants_offset
 def test_a_deidentified_adam_export_keys_participants_as_sdtm_and_holds_no_reasons(three, tmp_path):
     failed, _enrolled, infused = three
     write(infused.site.study, tmp_path, deidentify=True)
+    from exports.deid import pseudonym_of
+
     keys = {r["USUBJID"] for r in table(tmp_path, "ADSL")}
-    assert keys == {f"UDCAR-SLE-NOT-ENROLLED-{failed.pk}", *(f"UDCAR-SLE-{p.study_id}" for p in three[1:])}
+    assert pseudonym_of(failed).startswith("NOT-ENROLLED-") and str(failed.pk) not in pseudonym_of(failed)
+    assert keys == {f"UDCAR-SLE-{pseudonym_of(failed)}", *(f"UDCAR-SLE-{p.study_id}" for p in three[1:])}
     header = next(csv.reader((tmp_path / "ADEFF.csv").open(encoding="utf-8-sig")))
     assert "NEREAS" not in header  # a reason may quote a date or a medication's name
     text = "".join(p.read_text(encoding="utf-8-sig") for p in tmp_path.iterdir() if p.suffix == ".csv")
