@@ -57,7 +57,9 @@ def _enter(bench):
     )
     p = services.record_consent(user=user, participant=p, consent_date=screened, consent_version="1.0")
     record_screening_forms(user, p, on=screened + timedelta(days=2))
-    p = services.record_eligibility(user=user, participant=p, met=True, assessed_on=screened + timedelta(days=2))
+    p = services.record_eligibility(
+        user=user, participant=p, met=True, assessed_on=screened + timedelta(days=2)
+    )
     day0 = screened + timedelta(days=17)
     p = services.enroll_participant(
         user=user,
@@ -80,12 +82,16 @@ def _enter(bench):
         visit=scr,
         data={
             "assessed_on": scr.visit_date,
-            "conditions": [{"condition": "狼疮性肾炎 (lupus nephritis)", "start_date": screened - timedelta(days=900)}],
+            "conditions": [
+                {"condition": "狼疮性肾炎 (lupus nephritis)", "start_date": screened - timedelta(days=900)}
+            ],
         },
     )
     record_efficacy_data(user, p, 0)
     vitals = None
-    for visit in p.visits.filter(visit_date__isnull=False, definition__isnull=False).select_related("definition"):
+    for visit in p.visits.filter(visit_date__isnull=False, definition__isnull=False).select_related(
+        "definition"
+    ):
         forms = visit.definition.forms
         on = visit.visit_date
         if "vital_signs" in forms:
@@ -112,7 +118,12 @@ def _enter(bench):
                 user=user,
                 spec=FORMS["crs"],
                 visit=visit,
-                data={"assessed_on": on, "temperature_c": Decimal("37.8"), "hypotension": "none", "oxygen_device": "none"},
+                data={
+                    "assessed_on": on,
+                    "temperature_c": Decimal("37.8"),
+                    "hypotension": "none",
+                    "oxygen_device": "none",
+                },
             )
         if "icans" in forms:
             save_form(user=user, spec=FORMS["icans"], visit=visit, data={"assessed_on": on})
@@ -134,10 +145,15 @@ def _enter(bench):
                 visit=visit,
                 panel="chemistry",
                 data={"collected_at": collected, "laboratory": "Site laboratory", "source": "local"},
-                results=[ResultEntry("creatinine", Decimal("72"), "umol/L"), ResultEntry("alt", Decimal("25"), "U/L")],
+                results=[
+                    ResultEntry("creatinine", Decimal("72"), "umol/L"),
+                    ResultEntry("alt", Decimal("25"), "U/L"),
+                ],
             )
     if vitals is not None:
-        query = open_query(user=monitor, record=vitals, field_name="weight_kg", text="Please confirm the weight.")
+        query = open_query(
+            user=monitor, record=vitals, field_name="weight_kg", text="Please confirm the weight."
+        )
         answer_query(user=user, query=query, text="体重已与原始病历核对无误")
     return p
 

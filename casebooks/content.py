@@ -24,6 +24,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crfs.registry import FORMS
 from crfs.selectors import history_records
@@ -40,6 +41,16 @@ from trials.selectors import schedule_for
 UNIT = re.compile(r"\s*[(（]([^()（）,，]{1,20})[)）]\s*$")
 # Columns of child rows that link them to their form or say nothing to a reader.
 ROW_HIDDEN = {"panel", "reference_range", "rule_version", "created_at", "updated_at", "version"}
+
+
+VISIT_STATUS = {
+    "upcoming": gettext_lazy("Upcoming"),
+    "open": gettext_lazy("Open"),
+    "overdue": gettext_lazy("Overdue"),
+    "done": gettext_lazy("Done"),
+    "missed": gettext_lazy("Missed"),
+    "not_applicable": gettext_lazy("Not applicable"),
+}
 
 
 @dataclass
@@ -69,6 +80,14 @@ class Table:
     columns: list[str]
     rows: list[list[str]]
 
+    @property
+    def text(self) -> str:
+        """A line per row: "column: value; …" (empty cells left out)."""
+        return "\n".join(
+            "; ".join(f"{column}: {cell}" for column, cell in zip(self.columns, row, strict=True) if cell)
+            for row in self.rows
+        )
+
 
 @dataclass
 class Form:
@@ -84,14 +103,51 @@ class Form:
     audit: list[HistoryRow]
     sha256: str
 
-    @property
-    def filled(self) -> list[Value]:
-        return [v for v in self.values if v.value]
+    # The parts below are printed as plain text, a line each (``white-space: pre-line``): one text box
+    # per block instead of an element per value keeps a 24-month casebook to seconds (WeasyPrint's
+    # time grows with the number of elements).
 
     @property
-    def empty(self) -> list[Value]:
-        """Fields without a value (nor a reason): listed by name, in one line."""
-        return [v for v in self.values if not v.value]
+    def values_text(self) -> str:
+        parts = []
+        for v in self.values:
+            if not v.value:
+                continue
+            text = f"{v.label}: {v.value}" + (f" {v.unit}" if v.unit else "")
+            if v.verified:
+                text += " ✓"
+            if v.queries:
+                text += f" [Q{v.queries}]"
+            parts.append(text)
+        return "  ·  ".join(parts)
+
+    @property
+    def empty_text(self) -> str:
+        """Fields without a value (nor a reason), by name, in one line."""
+        return ", ".join(v.label + (f" ({v.unit})" if v.unit else "") for v in self.values if not v.value)
+
+    @property
+    def queries_text(self) -> str:
+        lines = []
+        for q in self.queries:
+            lines.append(f"{q.field} · {q.status} · {q.kind} · {q.opened} {q.opened_by}: {q.text}")
+            lines += [
+                f"    {at} · {who} · {action}" + (f": {text}" if text else "")
+                for at, who, action, text in q.messages
+            ]
+        return "\n".join(lines)
+
+    @property
+    def audit_text(self) -> str:
+        lines = []
+        for row in self.audit:
+            changes = "; ".join(
+                f"{label}: " + ("" if old is None else f"{old} → ") + ("∅" if new is None else f"{new}")
+                for label, old, new in row.changes
+            )
+            reason = f" · {_('reason')}: {row.reason}" if row.reason else ""
+            lines.append(f"{row.local_at:%Y-%m-%d %H:%M} · {row.user} · {row.action}{reason} — {changes}")
+        return "\n".join(lines) or "—"
 
 
 @dataclass
@@ -345,7 +401,7 @@ def build(participant, *, now: datetime | None = None, progress=None) -> Caseboo
                 title=visit.display_name,
                 anchor=f"visit-{visit.pk}",
                 date=visit.visit_date.isoformat() if visit.visit_date else "",
-                status=visit.status,
+                status=str(VISIT_STATUS.get(visit.status, visit.status)),
                 forms=forms,
                 signatures=_signature_lines(by_visit.get(visit.pk, [])),
             )
@@ -440,9 +496,12 @@ def _form(code, record, tz, threads, verifications, missing_all) -> Form:
             "tables": [[t.title, t.rows] for t in tables],
         }
     )
+    title = str(spec.title)
+    if code == "labs":  # several panels at a visit: each says which
+        title = f"{title} · {record.get_panel_display()}"
     return Form(
         code=code,
-        title=str(spec.title),
+        title=title,
         anchor=f"form-{code}-{record.pk}",
         status=str(record.get_status_display()),
         record=record,

@@ -56,8 +56,23 @@ def casebook_html(book: content.Casebook) -> str:
             "header_css": css_string(header),
             "page_css": css_string(_("Page") + " "),
             "footer_css": css_string(footer),
+            "manifest_text": manifest_text(book.manifest),
         },
     )
+
+
+def manifest_text(manifest: list[dict]) -> str:
+    lines = []
+    for entry in manifest:
+        if "record" in entry:
+            lines.append(
+                f"{entry['visit']} · {entry['form']} · {entry['record']} v{entry['version']} · {entry['sha256']}"
+            )
+        else:
+            lines.append(
+                f"{_('signature')} {entry['signature']} · {entry['scope']} · {entry['status']} · {entry['content_hash']}"
+            )
+    return "\n".join(lines)
 
 
 def casebook_pdf(participant, *, now=None, progress=None) -> tuple[bytes, content.Casebook]:
