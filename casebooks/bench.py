@@ -14,9 +14,9 @@ INITIALS = "PDFB"
 
 
 def participant_with_24_months(bench):
-    from trials.models import Participant
-
     from django.db import transaction
+
+    from trials.models import Participant
 
     found = Participant.objects.filter(site=bench.site, initials=INITIALS, entered_in_error=False).first()
     if found is not None:

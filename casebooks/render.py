@@ -63,15 +63,12 @@ def casebook_html(book: content.Casebook) -> str:
 
 def manifest_text(manifest: list[dict]) -> str:
     lines = []
-    for entry in manifest:
-        if "record" in entry:
-            lines.append(
-                f"{entry['visit']} · {entry['form']} · {entry['record']} v{entry['version']} · {entry['sha256']}"
-            )
+    for e in manifest:
+        if "record" in e:
+            lines.append(f"{e['visit']} · {e['form']} · {e['record']} v{e['version']} · {e['sha256']}")
         else:
-            lines.append(
-                f"{_('signature')} {entry['signature']} · {entry['scope']} · {entry['status']} · {entry['content_hash']}"
-            )
+            signature = _("signature")
+            lines.append(f"{signature} {e['signature']} · {e['scope']} · {e['status']} · {e['content_hash']}")
     return "\n".join(lines)
 
 

@@ -117,6 +117,8 @@ def test_every_annotation_names_a_variable_that_the_sdtm_export_writes(sdtm_file
         if annotation.where:
             column, value = (part.strip() for part in annotation.where.split("="))
             rows = frame[frame[column] == value]
+        if "LBSTAT" in rows.columns and annotation.variable != "LBSTAT":
+            rows = rows[rows["LBSTAT"] != "NOT DONE"]  # a result not done has no value, by design
         if len(rows) and _entered(code, key):
             # Where the demo has such a value entered, the export writes it in the annotated variable.
             assert (rows[annotation.variable] != "").any(), (code, key, annotation)

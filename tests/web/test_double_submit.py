@@ -289,7 +289,8 @@ NOT_CREATING = {
     "api_token_revoke": "revokes; a repeat is refused (already revoked)",
     "casebook_pdf": "queues a casebook; a repeat while it is queued or running finds that job "
     "(casebooks.services.request_casebook, tests/casebooks/test_casebook_access.py)",
-    "casebook_pdf_site": "queues a site's casebooks; a repeat while they are queued or running finds that job",
+    "casebook_pdf_site": "queues a site's casebooks; a repeat while they are queued or running finds "
+    "that job",
 }
 # Writing pages handled by edc.views.submit, which gives every form the key: the update pages.
 UPDATING = {
