@@ -112,3 +112,13 @@ def test_the_command_writes_a_participants_casebook_as_one_pdf(coordinator, site
     assert str(p) in PdfReader(out).pages[0].extract_text()
     job = _casebook_jobs().get()
     assert job.requested_by is None and job.options["participant_ids"] == [p.pk]
+
+
+def test_the_casebook_page_follows_a_queued_casebook_with_a_progress_bar(client, investigator, participant):
+    job = services.request_casebook(user=investigator, participant=participant, enqueue=False)
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.RUNNING, progress=40)
+    client.force_login(investigator)
+    page = client.get(reverse("casebook_jobs")).content.decode()
+    assert reverse("casebook_progress", args=[job.pk]) in page and 'aria-valuenow="40"' in page
+    row = client.get(reverse("casebook_progress", args=[job.pk])).content.decode()
+    assert 'hx-trigger="every 2s"' in row and str(participant) in row
