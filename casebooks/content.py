@@ -27,7 +27,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crfs.registry import FORMS
-from crfs.selectors import history_records
 from edc.history import HistoryRow, history_rows
 from edc.localtime import site_time
 from edc.models import FORM_BOOKKEEPING
@@ -362,6 +361,7 @@ def build(participant, *, now: datetime | None = None, progress=None) -> Caseboo
             "pk"
         ):
             records[record.visit_id].append((code, record))
+    audit = _audit_by_record(participant, records, tz)
     signatures = signatures_for(participant)
     by_visit = defaultdict(list)
     casebook_signatures = []
@@ -382,7 +382,7 @@ def build(participant, *, now: datetime | None = None, progress=None) -> Caseboo
         )
         forms = []
         for code, record in entered:
-            forms.append(_form(code, record, tz, threads, verifications, missing_all))
+            forms.append(_form(code, record, tz, threads, verifications, missing_all, audit))
             manifest.append(
                 {
                     "visit": visit.code,
@@ -451,7 +451,47 @@ def _missing_for(participant) -> dict[tuple[int, int], dict[str, str]]:
     return found
 
 
-def _form(code, record, tz, threads, verifications, missing_all) -> Form:
+def _audit_by_record(participant, records, tz) -> dict[tuple[str, str], list[HistoryRow]]:
+    """Each form's audit trail (as its history page shows it: the form, its rows, its verifications and
+    locks), keyed by the form's (model label, id); one query per tracked model for the whole casebook."""
+    from monitoring.models import Lock
+
+    owner: dict[tuple[str, str], tuple[str, str]] = {}
+    objects = []
+
+    def add(obj, form):
+        owner[(obj._meta.label, str(obj.pk))] = (form._meta.label, str(form.pk))
+        objects.append(obj)
+
+    forms_by_key = {}
+    by_model = defaultdict(list)
+    for entered in records.values():
+        for _code, record in entered:
+            add(record, record)
+            by_model[type(record)].append(record)
+            forms_by_key[(ContentType.objects.get_for_model(record).pk, record.pk)] = record
+    for model, forms in by_model.items():
+        for name in model.child_sets:
+            relation = model._meta.get_field(name)
+            link = relation.field.attname
+            parents = {form.pk: form for form in forms}
+            for row in relation.related_model.objects.filter(**{f"{link}__in": list(parents)}):
+                add(row, parents[getattr(row, link)])
+    reviews = [
+        *SourceVerification.objects.filter(participant=participant),
+        *Lock.objects.filter(participant=participant, content_type__isnull=False),
+    ]
+    for review in reviews:
+        form = forms_by_key.get((review.content_type_id, review.object_id))
+        if form is not None:
+            add(review, form)
+    found = defaultdict(list)
+    for row in history_rows(objects, tz=tz):
+        found[owner.get(row.key, row.key)].append(row)
+    return found
+
+
+def _form(code, record, tz, threads, verifications, missing_all, audit) -> Form:
     spec = FORMS[code]
     model = spec.model
     ct = ContentType.objects.get_for_model(model).pk
@@ -489,7 +529,6 @@ def _form(code, record, tz, threads, verifications, missing_all) -> Form:
         }
     else:
         verification = ""
-    audit = history_rows(history_records(record), tz=tz)
     digest = _digest(
         {
             "values": [[v.name, v.value] for v in values],
@@ -509,6 +548,6 @@ def _form(code, record, tz, threads, verifications, missing_all) -> Form:
         tables=tables,
         queries=form_threads,
         verification=verification,
-        audit=audit,
+        audit=audit.get((record._meta.label, str(record.pk)), []),
         sha256=digest,
     )
