@@ -77,8 +77,17 @@ def test_a_demo_participants_casebook_reads_back_with_every_part_the_archive_nee
     assert len(titles) >= 5
     assert [title for title in titles if _squash(title) not in text] == []
 
-    # A Chinese answer in a query's thread.
+    # A Chinese answer in a query's thread, drawn with the Noto CJK font (no missing glyphs).
     assert CHINESE_ANSWER in text
+    fonts = {
+        str(font.get_object()["/BaseFont"])
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert any("Noto-Sans-CJK-SC" in name for name in fonts), fonts
+
+    # The monitor's verification of the heart rate: the field carries its SDV mark.
+    assert re.search(r"(心率|heartrate)[^·]*✓", text)
 
     # Each signature with its manifestation.
     assert manifestations
