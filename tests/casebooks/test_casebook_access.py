@@ -96,6 +96,11 @@ def test_a_data_manager_downloads_a_site_casebook_as_a_zip_and_the_download_is_r
     assert job.status == ExportStatus.DONE and job.requested_via == "command"
     names = [f["name"] for f in job.files]
     assert len([n for n in names if n.endswith(".pdf")]) == 2
+    # The progress bar moved while the casebooks were printed, one participant after the other.
+    from exports.models import ExportJobEvent
+
+    steps = set(ExportJobEvent.objects.filter(pgh_obj_id=job.pk).values_list("progress", flat=True))
+    assert any(0 < step < 100 for step in steps), steps
     client.force_login(data_manager)
     response = client.get(reverse("casebook_download", args=[job.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
