@@ -11,4 +11,5 @@ def navigation(request):
         "nav_can_export": can(user, Action.EXPORT),
         "nav_can_review": can(user, Action.VERIFY) or can(user, Action.LOCK),  # SDV and locks
         "nav_can_view_audit": can(user, Action.VIEW_AUDIT),
+        "nav_can_print_casebooks": can(user, Action.PRINT_CASEBOOK),
     }

@@ -24,14 +24,24 @@ class Action(StrEnum):
     SETUP = "setup"  # protocol, sites, users
     MANAGE_RANGES = "manage_ranges"  # laboratory reference ranges and site units
     VIEW_AUDIT = "view_audit"  # the whole study's audit trail
+    # The PDF casebook of a participant or a site (ICH E6: the investigator keeps a copy of the data).
+    PRINT_CASEBOOK = "print_casebook"
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.COORDINATOR: frozenset({Action.VIEW, Action.ENTER_DATA}),
-    Role.INVESTIGATOR: frozenset({Action.VIEW, Action.ENTER_DATA, Action.SIGN}),
+    Role.INVESTIGATOR: frozenset({Action.VIEW, Action.ENTER_DATA, Action.SIGN, Action.PRINT_CASEBOOK}),
     Role.MONITOR: frozenset({Action.VIEW, Action.QUERY, Action.VERIFY}),
     Role.DATA_MANAGER: frozenset(
-        {Action.VIEW, Action.QUERY, Action.LOCK, Action.EXPORT, Action.MANAGE_RANGES, Action.VIEW_AUDIT}
+        {
+            Action.VIEW,
+            Action.QUERY,
+            Action.LOCK,
+            Action.EXPORT,
+            Action.MANAGE_RANGES,
+            Action.VIEW_AUDIT,
+            Action.PRINT_CASEBOOK,
+        }
     ),
     Role.SPONSOR_ADMIN: frozenset({Action.VIEW, Action.EXPORT, Action.EXPORT_IDENTIFIABLE, Action.SETUP}),
     Role.AUDITOR: frozenset({Action.VIEW, Action.VIEW_AUDIT}),

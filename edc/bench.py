@@ -410,6 +410,16 @@ metric("verify_audit_seconds", unit="s", target="< 60")(_auditchain("verify_audi
 metric("audit_write_overhead_ratio", unit="×", target="< 1.3")(_auditchain("audit_write_overhead_ratio"))
 
 
+def _casebook_pdf_seconds(bench: Bench):
+    from casebooks.bench import casebook_pdf_seconds
+
+    return casebook_pdf_seconds(bench)
+
+
+# The PDF casebook of a participant with 24 months of data (issue 18).
+metric("casebook_pdf_seconds", unit="s", target="< 10")(_casebook_pdf_seconds)
+
+
 def _day28(bench: Bench):
     """A coordinator enters a whole Day 28 visit in chromium (``crfs.bench``), once per run: its page
     loads and its time are two metrics."""

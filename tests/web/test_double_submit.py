@@ -287,6 +287,10 @@ NOT_CREATING = {
     "api_tokens": "shows the new token in its answer (no redirect): its one-time key makes a repeat create "
     "nothing and land on the list (tests/api/test_tokens.py)",
     "api_token_revoke": "revokes; a repeat is refused (already revoked)",
+    "casebook_pdf": "queues a casebook; a repeat while it is queued or running finds that job "
+    "(casebooks.services.request_casebook, tests/casebooks/test_casebook_access.py)",
+    "casebook_pdf_site": "queues a site's casebooks; a repeat while they are queued or running finds "
+    "that job",
 }
 # Writing pages handled by edc.views.submit, which gives every form the key: the update pages.
 UPDATING = {
@@ -365,6 +369,11 @@ def test_every_page_that_can_write_is_known_to_the_double_submit_tests():
         "javascript-catalog",
         "password_change",
         "password_change_done",
+        "casebook_jobs",
+        "casebook_progress",
+        "casebook_download",
+        "crf_blank",
+        "crf_annotated",
     }
     # The REST API has no form pages: its one write needs the record's ETag (If-Match), so a repeat gets
     # 412 (tests/api/test_query_answers.py); every route is walked by tests/api/test_walk.py.
