@@ -132,6 +132,9 @@ def free_text_fields(model) -> list[models.Field]:
     ]
 
 
+CHUNK = 250  # participants built and written at a time: memory stays flat for 10,000
+
+
 class Batch:
     """Model instances to write, per model, with primary keys drawn from each table's sequence."""
 
@@ -203,45 +206,54 @@ def seed_synthetic_crfs(
     """
     started = time.perf_counter()
     now = now or timezone.now()
+    # Participants with forms already (seeded earlier, or by the efficacy bench's own seeding) are left.
     done = Demographics.objects.filter(participant__site__study=study).values("participant_id")
+    assessed = SledaiAssessment.objects.filter(participant__site__study=study).values("participant_id")
     participants = list(
         Participant.objects.filter(site__study=study, entered_in_error=False, consent_date__isnull=False)
         .exclude(pk__in=done)
+        .exclude(pk__in=assessed)
         .select_related("site__study", "dose_level")
         .order_by("pk")
     )
-    visits = defaultdict(dict)
-    for visit in Visit.objects.filter(
-        participant__in=[p.pk for p in participants], visit_date__isnull=False, entered_in_error=False
-    ).order_by("sequence"):
-        visits[visit.participant_id][visit.code] = visit
     ensure_reference_ranges(study)
     ranges = defaultdict(list)
     for r in ReferenceRange.objects.filter(site__study=study):
         ranges[(r.site_id, r.analyte)].append(r)
     users = users or {}
-    batch, later = Batch(plant), Batch(plant)
-    missing: list[tuple] = []
+    counts: dict = defaultdict(int)
     with audited(user=None, action="seed_synthetic", reason="synthetic benchmark data (case report forms)"):
         _prepare_audit_triggers()
-        for index, participant in enumerate(participants):
-            rng = random.Random(seed * 1_000_003 + participant.pk)
-            writer = _Participant(
-                participant, visits[participant.pk], rng, batch, later, ranges, now, missing
-            )
-            writer.user = users.get(participant.site_id)
-            writer.profile = tuple(PROFILES)[index % len(PROFILES)]
-            batch.participant_id = later.participant_id = participant.pk
-            writer.build()
-        counts = batch.write()
-        # Dosing and eligibility derive from the participant's vital signs and demographics (now stored).
-        for obj in later.rows.get(Lymphodepletion, []) + later.rows.get(Infusion, []):
-            obj.derive()
-        for obj in later.rows.get(EligibilityChecklist, []):
-            obj.derive()
-        counts |= later.write()
-        _write_missing(missing)
-        counts["crfs.MissingValue"] = len(missing)
+        for start in range(0, len(participants), CHUNK):
+            chunk = participants[start : start + CHUNK]
+            visits = defaultdict(dict)
+            for visit in Visit.objects.filter(
+                participant__in=[p.pk for p in chunk], visit_date__isnull=False, entered_in_error=False
+            ).order_by("sequence"):
+                visits[visit.participant_id][visit.code] = visit
+            batch, later = Batch(plant), Batch(plant)
+            missing: list[tuple] = []
+            for index, participant in enumerate(chunk, start=start):
+                rng = random.Random(seed * 1_000_003 + participant.pk)
+                writer = _Participant(
+                    participant, visits[participant.pk], rng, batch, later, ranges, now, missing
+                )
+                writer.user = users.get(participant.site_id)
+                writer.profile = tuple(PROFILES)[index % len(PROFILES)]
+                batch.participant_id = later.participant_id = participant.pk
+                writer.build()
+            written = batch.write()
+            # Dosing and eligibility derive from the participant's vital signs and demographics (stored now).
+            for obj in later.rows.get(Lymphodepletion, []) + later.rows.get(Infusion, []):
+                obj.derive()
+            for obj in later.rows.get(EligibilityChecklist, []):
+                obj.derive()
+            written |= later.write()
+            _write_missing(missing)
+            written["crfs.MissingValue"] = len(missing)
+            for label, n in written.items():
+                counts[label] += n
+    counts = dict(counts)
     counts["participants"] = len(participants)
     counts["seconds"] = round(time.perf_counter() - started, 2)
     return counts
