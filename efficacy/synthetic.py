@@ -104,13 +104,6 @@ CHEMISTRY_VISITS = (
     "M24",
 )
 UNITS = {"wbc": "10^9/L", "anc": "10^9/L", "alc": "10^9/L", "platelets": "10^9/L", "hb": "g/L"}
-# The sites' laboratory reference ranges (adult, either sex) where a site has none yet.
-REFERENCE_RANGES = {
-    "wbc": ("3.5", "9.5"), "anc": ("1.8", "6.3"), "alc": ("1.1", "3.2"), "hb": ("115", "150"),
-    "platelets": ("125", "350"), "creatinine": ("41", "73"), "alt": ("7", "40"), "ast": ("13", "35"),
-    "bilirubin": ("3.4", "20.5"), "albumin": ("40", "55"), "ldh": ("120", "250"), "uric_acid": ("155", "357"),
-    "sodium": ("137", "147"), "potassium": ("3.5", "5.3"),
-}  # fmt: skip
 SCREEN_FAILURES = [  # checklist values that fail a criterion, as the sites see them
     {"selena_sledai": 4},
     {"hbsag": "positive"},
@@ -260,27 +253,16 @@ def seed_synthetic_crfs(
 
 
 def ensure_reference_ranges(study) -> int:
-    """``REFERENCE_RANGES`` where a site of ``study`` has none for the analyte (``add_reference_range``)."""
-    from labs.services import add_reference_range
+    """The shipped ranges (``labs.reference_data``, as ``make run`` loads them) when the study's sites
+    have none yet: results are flagged and graded against them as at the sites. Ranges created."""
+    from labs.reference_data import DEFAULT_FILE, ReferenceDataError, load_file
 
-    added = 0
-    for site in study.sites.all():
-        known = set(ReferenceRange.objects.filter(site=site).values_list("analyte", flat=True))
-        for code, (lln, uln) in REFERENCE_RANGES.items():
-            if code in known:
-                continue
-            add_reference_range(
-                user=None,
-                site=site,
-                analyte=code,
-                unit=UNITS.get(code, BY_CODE[code].units[0]),
-                valid_from=date(2000, 1, 1),
-                lln=Decimal(lln),
-                uln=Decimal(uln),
-                source="Synthetic data: the site laboratory's adult range",
-            )
-            added += 1
-    return added
+    if ReferenceRange.objects.filter(site__study=study).exists():
+        return 0
+    try:
+        return load_file(DEFAULT_FILE).created
+    except ReferenceDataError:  # the file is another study's: results stay without a range
+        return 0
 
 
 def _write_missing(missing: list[tuple]) -> None:
