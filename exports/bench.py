@@ -29,7 +29,7 @@ _RUN_CACHE: dict[int, dict] = {}
 
 def available_formats() -> list[str]:
     formats = ["csv"]
-    formats += [f for f in ("odm", "sdtm") if importlib.util.find_spec(f"exports.{f}") is not None]
+    formats += [f for f in ("odm", "sdtm", "adam") if importlib.util.find_spec(f"exports.{f}") is not None]
     return [*formats, "audit"]
 
 
