@@ -105,7 +105,7 @@ class ExportJob(models.Model):
 
     @property
     def total_rows(self) -> int:
-        return sum(f.get("rows", 0) for f in self.files)
+        return sum(f.get("rows") or 0 for f in self.files)  # a schema file has no rows (None)
 
 
 class ExportDownload(models.Model):

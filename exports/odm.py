@@ -88,8 +88,17 @@ def nsmap_of(options) -> dict:
     return PURE_NSMAP if options.odm_pure else NSMAP
 
 
+_NOT_OID = re.compile(r"[^A-Za-z0-9]+")
+
+
 def oid_part(value: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", str(value)).strip("_").upper() or "X"
+    return _oid_part(str(value))
+
+
+# OIDs are computed per ItemData (millions in a large study) from a few hundred distinct names.
+@lru_cache(maxsize=8192)
+def _oid_part(text: str) -> str:
+    return _NOT_OID.sub("_", text).strip("_").upper() or "X"
 
 
 # --- Metadata --------------------------------------------------------------------------------------
@@ -139,6 +148,7 @@ def as_study_day(field, options) -> bool:
     return options.deidentify and options.date_mode == "study_day" and isinstance(field, models.DateField)
 
 
+@lru_cache(maxsize=4096)
 def _precision_of(field) -> str:
     """The name of a partial date's precision field ("" for a plain date)."""
     name = f"{field.name}_precision"
@@ -169,6 +179,7 @@ def data_type(field, options) -> tuple[str, dict]:
     return "text", {}
 
 
+@lru_cache(maxsize=8192)
 def item_oid(form_code: str, field_name: str, group: str | None = None) -> str:
     parts = [form_code] + ([group] if group else []) + [field_name]
     return "IT." + ".".join(oid_part(p) for p in parts)
@@ -470,6 +481,7 @@ def admin_data_element(study, options) -> etree._Element:
     return admin
 
 
+@lru_cache(maxsize=256)
 def location_oid(site_code: str) -> str:
     return "LOC." + oid_part(site_code)
 
