@@ -1595,7 +1595,7 @@ def write_sdtm(*, study, options, directory: Path) -> dict[str, int]:
             counts[f"{domain.code}.csv"] = rows
             counts[f"{domain.code}.xpt"] = rows
             written.append((domain, variables, rows, lengths))
-        if any(domain.code == "AE" for domain, *_rest in written) or ctx.uncoded:
+        if ctx.uncoded:  # like a dataset, the listing is not shipped empty
             counts.update(write_uncoded(ctx, directory))
         counts.update(write_define(written, directory, options=options))
         counts.update(write_define_xml(written, directory, study=study, options=options))

@@ -273,3 +273,16 @@ def test_lab_and_exposure_and_ae_carry_the_standard_variables(exported):
     assert (ae[ae.AESER == "N"][list(sdtm.SERIOUSNESS)] == "").all().all()
     sv = frames["SV"]
     assert (sv[sv.SVSTDTC != ""].SVENDTC != "").all()
+
+
+def test_disposition_terms_come_from_the_codelist_their_category_selects(exported):
+    _directory, _counts, frames = exported
+    ct = trial_design.controlled_terminology()
+    protmlst = set(ct["codelists"]["PROTMLST"]["terms"])
+    ncomplt = set(ct["codelists"]["NCOMPLT"]["terms"]) | set(ct["extended"]["NCOMPLT"])
+    ds = frames["DS"]
+    milestones = ds[ds.DSCAT == "PROTOCOL MILESTONE"]
+    dispositions = ds[ds.DSCAT == "DISPOSITION EVENT"]
+    assert len(milestones) and len(dispositions) and len(milestones) + len(dispositions) == len(ds)
+    assert set(milestones.DSDECOD) <= protmlst, set(milestones.DSDECOD) - protmlst
+    assert set(dispositions.DSDECOD) <= ncomplt, set(dispositions.DSDECOD) - ncomplt
