@@ -60,9 +60,9 @@ def unguarded(values):
 @pytest.fixture
 def demo(seeded_demo):
     """The demo study, whose Day 1 CRS assessment belongs to a CRS adverse event (RELREC)."""
-    from tests.adverse_events.factories import record_ae
     from django.contrib.auth import get_user_model
 
+    from tests.adverse_events.factories import record_ae
     from tests.exports.test_odm_export import seed_demo_study
 
     study, participant = seed_demo_study()
