@@ -11,7 +11,13 @@ Study day (``--DY``) follows the SDTMIG: the reference start date RFSTDTC is the
 So the protocol's Day 28 visit is ``--DY`` 29 and ``VISITDY`` 29 (``sdtm_day``). EPOCH (SCREENING,
 TREATMENT from the first lymphodepletion dose through the infusion day, FOLLOW-UP after it) is derived
 from each record's own date (``epoch``). The trial design domains (TS, TA, TE, TV, TI) come from
-``exports.trial_design``; SUPPDM carries the Chinese ethnic group, which CDISC's ETHNIC cannot hold.
+``exports.trial_design``; SUPPDM carries the Chinese ethnic group, which CDISC's ETHNIC cannot hold;
+RELREC relates each CRS or ICANS adverse event to the daily findings (FA groups) of its days.
+
+AE terms are coded from the MedDRA codes CTCAE v5.0 publishes (``adverse_events.coding``: LLT and
+primary SOC); a term outside CTCAE stays uncoded and is listed in ``uncoded_terms.csv``. DSDECOD is
+a PROTMLST term for a protocol milestone and an NCOMPLT term for a disposition event; every coded
+variable's codelist, with NCI codes, is in ``exports/ct/sdtm-ct.yaml``.
 
 Character values are ASCII (``ascii_text``): CDISC's transport files and their reviewers' tools expect
 it. The rule: superscript digits after a digit become ``^`` and the digits (10⁹/L -> 10^9/L), after
