@@ -145,6 +145,26 @@ class DateShift(models.Model):
         return f"{self.participant_id}: {self.days:+d} d"
 
 
+@pghistory.track(pghistory.InsertEvent("created"))
+class Pseudonym(models.Model):
+    """The key of a participant never enrolled in de-identified exports (``NOT-ENROLLED-`` and random
+    letters and digits): the study id is the key of the others, and the screening number or the
+    database id would link the file back to the identifiable data. Created on first use; never
+    changes, so every format and every later export keys the participant the same way."""
+
+    participant = models.OneToOneField("trials.Participant", models.PROTECT, related_name="pseudonym")
+    key = models.CharField(_("pseudonymous key"), max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        triggers = [
+            pgtrigger.Protect(name="pseudonym_immutable", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self):
+        return self.key
+
+
 class ListingExport(models.Model):
     """A listing or table downloaded from a page as CSV (the safety listing, the efficacy proportions):
     who, when, which listing with which filters, and the SHA-256 of the exact bytes sent.

@@ -25,6 +25,9 @@ class ExportOptions:
     # Every CSV file of the zip starts with a UTF-8 byte-order mark: Excel (Chinese Windows) needs it
     # to read UTF-8. On unless turned off; jobs recorded before the option existed had none.
     bom: bool = True
+    # The ODM file without the vendor extension (queries, source data verification, the links of broken
+    # signatures): pure ODM 1.3.2 that validates against the official schema as it is.
+    odm_pure: bool = False
 
     def __post_init__(self):
         unknown = [f for f in self.formats if f not in FORMATS]
@@ -57,4 +60,5 @@ class ExportOptions:
             deidentify=bool(data.get("deidentify")),
             date_mode=data.get("date_mode") or "shift",
             bom=bool(data.get("bom", False)),
+            odm_pure=bool(data.get("odm_pure", False)),
         )

@@ -390,7 +390,9 @@ def _writers(options: ExportOptions) -> list[tuple[str, Callable]]:
             from . import odm as odm_writer
 
             d.mkdir(parents=True, exist_ok=True)
-            return odm_writer.write_odm(study=study, options=options, path=d / "odm.xml")
+            counts = odm_writer.write_odm(study=study, options=options, path=d / "odm.xml")
+            odm_writer.write_schemas(d, pure=options.odm_pure)
+            return counts
 
         steps.append(("odm", odm))
     if "sdtm" in options.formats:
@@ -470,7 +472,11 @@ def manifest_text(data: dict) -> str:
         "",
         f"{'file':<50} {'rows':>10} {'bytes':>12}  sha256",
     ]
-    lines += [f"{f['name']:<50} {f['rows']:>10} {f['bytes']:>12}  {f['sha256']}" for f in data["files"]]
+    # A file without rows (a schema shipped with the ODM file) shows "-".
+    lines += [
+        f"{f['name']:<50} {'-' if f['rows'] is None else f['rows']:>10} {f['bytes']:>12}  {f['sha256']}"
+        for f in data["files"]
+    ]
     return "\n".join(lines) + "\n"
 
 
