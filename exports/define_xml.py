@@ -35,11 +35,13 @@ NSMAP = {None: ODM_NS, "def": DEF_NS, "xlink": XLINK_NS}
 DEFINE_XML = "define.xml"
 IG_STANDARD = "STD.SDTMIG.3.4"
 CT_STANDARD = "STD.CT.SDTM"
+MEDDRA, MEDDRA_CODE = "MEDDRA", "MEDDRA.CODE"
 
 CLASSES = {
     "DM": "SPECIAL PURPOSE", "SV": "SPECIAL PURPOSE", "DS": "EVENTS", "MH": "EVENTS", "AE": "EVENTS",
     "IE": "FINDINGS", "LB": "FINDINGS", "VS": "FINDINGS", "RS": "FINDINGS", "FA": "FINDINGS ABOUT",
-    "CM": "INTERVENTIONS", "EX": "INTERVENTIONS", "SUPPDM": "RELATIONSHIP", "TE": "TRIAL DESIGN",
+    "CM": "INTERVENTIONS", "EX": "INTERVENTIONS", "SUPPDM": "RELATIONSHIP", "RELREC": "RELATIONSHIP",
+    "TE": "TRIAL DESIGN",
     "TA": "TRIAL DESIGN", "TV": "TRIAL DESIGN", "TI": "TRIAL DESIGN", "TS": "TRIAL DESIGN",
 }  # fmt: skip
 STRUCTURES = {
@@ -56,6 +58,7 @@ STRUCTURES = {
     "CM": "One record per recorded medication per subject",
     "EX": "One record per administration per subject",
     "SUPPDM": "One record per supplemental qualifier per subject",
+    "RELREC": "One record per related record or group of records",
     "TE": "One record per planned element",
     "TA": "One record per planned element per arm",
     "TV": "One record per planned visit per arm",
@@ -65,16 +68,22 @@ STRUCTURES = {
 KEYS = {
     "DM": ("STUDYID", "USUBJID"), "SV": ("STUDYID", "USUBJID", "VISITNUM"),
     "SUPPDM": ("STUDYID", "RDOMAIN", "USUBJID", "QNAM"), "TE": ("STUDYID", "ETCD"),
+    "RELREC": ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "RELID"),
     "TA": ("STUDYID", "ARMCD", "TAETORD"), "TV": ("STUDYID", "VISITNUM", "ARMCD"),
     "TI": ("STUDYID", "IETESTCD"), "TS": ("STUDYID", "TSPARMCD", "TSSEQ"),
 }  # fmt: skip
-# Variables filled from CDISC CT -> codelist name in exports/ct/sdtm-ct.yaml
+# Variables filled from CDISC CT -> codelist name in exports/ct/sdtm-ct.yaml (DSDECOD: the union of
+# PROTMLST and NCOMPLT, which DSCAT selects between; MEDDRA: the dictionary, external to CDISC CT).
 CODED = {
-    "SEX": "SEX", "AGEU": "AGEU", "RACE": "RACE", "ETHNIC": "ETHNIC", "ARMNRS": "ARMNRS", "EPOCH": "EPOCH",
-    "DSCAT": "DSCAT", "AESER": "NY", "DTHFL": "NY", "TSPARMCD": "TSPARMCD", "TSVALNF": "TSNF",
-    "AESCONG": "NY", "AESDISAB": "NY", "AESDTH": "NY", "AESHOSP": "NY", "AESLIFE": "NY", "AESMIE": "NY",
-    "AEOUT": "OUT", "AEACN": "ACN", "EXROUTE": "ROUTE", "EXDOSFRM": "FRM",
+    "SEX": "SEX", "AGEU": "AGEU", "RACE": "RACE", "ETHNIC": "ETHNIC", "ARMNRS": "ARMNULRS", "EPOCH": "EPOCH",
+    "DSCAT": "DSCAT", "DSDECOD": "DSDECOD", "AESER": "NY", "DTHFL": "NY", "TSPARMCD": "TSPARMCD",
+    "TSVALNF": "TSNF", "AESCONG": "NY", "AESDISAB": "NY", "AESDTH": "NY", "AESHOSP": "NY", "AESLIFE": "NY",
+    "AESMIE": "NY", "AEOUT": "OUT", "AEACN": "ACN", "EXROUTE": "ROUTE", "EXDOSFRM": "FRM",
+    "AELLT": MEDDRA, "AEDECOD": MEDDRA, "AEBODSYS": MEDDRA, "AESOC": MEDDRA,
+    "AELLTCD": MEDDRA_CODE, "AEBDSYCD": MEDDRA_CODE, "AESOCCD": MEDDRA_CODE,
 }  # fmt: skip
+DSDECOD_CODELISTS = ("PROTMLST", "NCOMPLT")
+COMMENTS = {"AEDECOD": "COM.AEDECOD", "AELLT": "COM.AEDECOD"}
 ORIGINS = {
     "CRF": "Collected",
     "Derived": "Derived",
@@ -82,7 +91,7 @@ ORIGINS = {
     "Protocol": "Protocol",
     "Predecessor": "Predecessor",
 }
-INTEGER_NAMES = {"AGE", "VISITNUM", "VISITDY", "TAETORD", "AESPID"}
+INTEGER_NAMES = {"AGE", "VISITNUM", "VISITDY", "TAETORD", "AESPID", "AELLTCD", "AEBDSYCD", "AESOCCD"}
 
 
 def _sdtm_mandatory(domain_code: str, var) -> bool:
@@ -153,6 +162,67 @@ def _codelist_oid(code: str, var) -> str | None:
         return f"CL.{code}.{var.name}"
     name = getattr(var, "codelist", "") or CODED.get(var.name)
     return f"CL.{name}" if name else None
+
+
+AE_CODING = (
+    "Coded from the MedDRA codes NCI publishes for each CTCAE v5.0 term (adverse_events/data/"
+    "ctcae_v5_meddra.csv): a CTCAE term is a MedDRA 20.1 Lowest Level Term (AELLT, AELLTCD), grouped "
+    "by its primary SOC (AEBODSYS/AESOC and their codes). CTCAE does not publish the Preferred Term, so "
+    "AEDECOD holds the CTCAE term (the LLT) and AEPTCD/AEHLT/AEHLGT are not shipped. A term outside "
+    "CTCAE v5.0 (Other, specify; ICANS, IEC-HS, acute GvHD graded by consensus scales) is left "
+    "uncoded and listed in uncoded_terms.csv for the data manager."
+)
+
+
+def _terms(codelist) -> dict:
+    """{term: NCI code or ""} of a codelist in exports/ct/sdtm-ct.yaml (terms as a mapping or a list)."""
+    terms = codelist["terms"]
+    return dict(terms) if isinstance(terms, dict) else dict.fromkeys(terms, "")
+
+
+def codelist_terms(name: str, ct: dict) -> dict:
+    """{term: NCI code} of the define's code list ``name``, with the sponsor's extensions (code "")."""
+    if name == "DSDECOD":
+        terms = {}
+        for part in DSDECOD_CODELISTS:
+            terms.update(codelist_terms(part, ct))
+        return terms
+    terms = _terms(ct["codelists"][name])
+    for term in ct.get("extended", {}).get(name, []):
+        terms.setdefault(term, "")
+    return terms
+
+
+def _codelist(version, name: str, ct: dict) -> None:
+    if name in (MEDDRA, MEDDRA_CODE):
+        from adverse_events import coding
+
+        label = f"MedDRA {coding.MEDDRA_VERSION} (from CTCAE v{coding.CTCAE_VERSION})"
+        element = etree.SubElement(
+            version,
+            _q("CodeList"),
+            {"OID": f"CL.{name}", "Name": label, "DataType": "integer" if name == MEDDRA_CODE else "text"},
+        )
+        etree.SubElement(element, _q("ExternalCodeList"), Dictionary="MedDRA", Version=coding.MEDDRA_VERSION)
+        return
+    cdisc = name == "DSDECOD" or "code" in ct["codelists"][name]
+    attributes = {"OID": f"CL.{name}", "Name": name, "DataType": "text"}
+    if cdisc:
+        attributes[_q("StandardOID", DEF_NS)] = CT_STANDARD
+    element = etree.SubElement(version, _q("CodeList"), attributes)
+    extended = set(ct.get("extended", {}).get(name, ()))
+    if name == "DSDECOD":
+        extended = {t for part in DSDECOD_CODELISTS for t in ct.get("extended", {}).get(part, ())}
+    for term, code in codelist_terms(name, ct).items():
+        item = etree.SubElement(
+            element,
+            _q("EnumeratedItem"),
+            {"CodedValue": term, **({_q("ExtendedValue", DEF_NS): "Yes"} if term in extended else {})},
+        )
+        if code:
+            etree.SubElement(item, _q("Alias"), Context="nci:ExtCodeID", Name=code)
+    if name != "DSDECOD" and cdisc:
+        etree.SubElement(element, _q("Alias"), Context="nci:ExtCodeID", Name=ct["codelists"][name]["code"])
 
 
 def write_define_xml(written, directory: Path, *, study, options, model: Model = SDTM) -> dict[str, int]:
@@ -255,6 +325,8 @@ def write_define_xml(written, directory: Path, *, study, options, model: Model =
             attributes[_q("DisplayFormat", DEF_NS)] = var.display_format
         if model.study_day_comment and var.name.endswith("DY") and var.type == "Num":
             attributes[_q("CommentOID", DEF_NS)] = "COM.STUDYDAY"
+        elif var.name in COMMENTS:
+            attributes[_q("CommentOID", DEF_NS)] = COMMENTS[var.name]
         item = etree.SubElement(version, _q("ItemDef"), attributes)
         _description(item, var.label)
         codelist = _codelist_oid(code, var)
@@ -274,15 +346,7 @@ def write_define_xml(written, directory: Path, *, study, options, model: Model =
             _description(element, var.source)
 
     for name in sorted(ct_codelists):
-        codelist = ct["codelists"][name]
-        element = etree.SubElement(
-            version,
-            _q("CodeList"),
-            {"OID": f"CL.{name}", "Name": name, "DataType": "text", _q("StandardOID", DEF_NS): CT_STANDARD},
-        )
-        for term in codelist["terms"]:
-            etree.SubElement(element, _q("EnumeratedItem"), CodedValue=term)
-        etree.SubElement(element, _q("Alias"), Context="nci:ExtCodeID", Name=codelist["code"])
+        _codelist(version, name, ct)
     for oid, (name, terms) in sponsor_codelists.items():
         element = etree.SubElement(version, _q("CodeList"), OID=oid, Name=name, DataType="text")
         for term, decode in terms:
@@ -301,6 +365,8 @@ def write_define_xml(written, directory: Path, *, study, options, model: Model =
     comments = [("COM.ASCII", ASCII_RULE)]
     if model.study_day_comment:
         comments.insert(0, ("COM.STUDYDAY", STUDY_DAY))
+    if any(var.name in COMMENTS for _code, _oid, var, _length in item_defs):
+        comments.append(("COM.AEDECOD", AE_CODING))
     for oid, text in comments:
         comment = etree.SubElement(version, _q("CommentDef", DEF_NS), OID=oid)
         _description(comment, text)

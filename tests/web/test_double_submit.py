@@ -360,6 +360,7 @@ def test_every_page_that_can_write_is_known_to_the_double_submit_tests():
         "dose_level_review",
         "ctcae_terms",
         "ctcae_term_definitions",
+        "uncoded_terms",
         "participant_safety",
         "adverse_event_history",
         "lab_panels",
