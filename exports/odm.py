@@ -26,6 +26,7 @@ at a time, and records are read per batch of participants (forms without any rec
 skipped, and only the visits that hold forms or signatures are read, as plain rows).
 """
 
+import copy
 import hashlib
 import json
 import re
@@ -504,6 +505,7 @@ class Dates:
         self.participant = participant
         self.options = options
         self.days = shift_days
+        self.audit_records: dict = {}  # (change, site code) → its AuditRecord element (``_audit``)
 
     @property
     def shifting(self) -> bool:
@@ -596,12 +598,19 @@ def last_changes(model, pks, fields) -> dict[int, tuple[Change, dict[str, Change
 def _audit(parent, change: Change, site_code: str, dates: Dates):
     if not dates.timestamps:
         return
-    record = etree.SubElement(parent, Q("AuditRecord"))
-    etree.SubElement(record, Q("UserRef"), {"UserOID": change.user_oid})
-    etree.SubElement(record, Q("LocationRef"), {"LocationOID": location_oid(site_code)})
-    etree.SubElement(record, Q("DateTimeStamp")).text = utc_stamp(dates.moment(change.at))
-    if change.reason and not dates.options.deidentify:  # a reason is free text
-        etree.SubElement(record, Q("ReasonForChange")).text = change.reason
+    # One save changes many fields: its record is built once per participant and copied to each item
+    # (a copy in C is several times cheaper than building the elements again).
+    key = (change, site_code)
+    record = dates.audit_records.get(key)
+    if record is None:
+        record = etree.Element(Q("AuditRecord"))
+        etree.SubElement(record, Q("UserRef"), {"UserOID": change.user_oid})
+        etree.SubElement(record, Q("LocationRef"), {"LocationOID": location_oid(site_code)})
+        etree.SubElement(record, Q("DateTimeStamp")).text = utc_stamp(dates.moment(change.at))
+        if change.reason and not dates.options.deidentify:  # a reason is free text
+            etree.SubElement(record, Q("ReasonForChange")).text = change.reason
+        dates.audit_records[key] = record
+    parent.append(copy.deepcopy(record))
 
 
 def _signature(parent, signature, site_code: str, dates: Dates):

@@ -35,7 +35,7 @@ from tests.exports.test_sdtm_conformance import (  # noqa: F401 - collected and 
     test_trial_summary_holds_the_required_parameters,
 )
 
-pytestmark = pytest.mark.xdist_group("synthetic-study")
+pytestmark = [pytest.mark.xdist_group("synthetic-study"), pytest.mark.synthetic]
 
 SYNTHETIC = 200
 SEED = 17
