@@ -1298,6 +1298,14 @@ def _endpoints(people):
             yield endpoints.derive(p, inputs, maintenance=False)
 
 
+def _not_done_reason(ctx, derived) -> str:
+    """Why a response is not evaluable; in a de-identified export a fixed phrase, since the derived
+    reason may quote a real date or a medication's free-text name."""
+    if derived.evaluable:
+        return ""
+    return "NOT EVALUABLE" if ctx.options.deidentify else char(derived.why)
+
+
 def rs_rows(ctx):
     for people in _participants(ctx):
         visits = {
@@ -1332,7 +1340,7 @@ def rs_rows(ctx):
                         if derived.evaluable and not isinstance(value, (bool, str))
                         else None,
                         RSSTAT="" if derived.evaluable else "NOT DONE",
-                        RSREASND="" if derived.evaluable else char(derived.why),
+                        RSREASND=_not_done_reason(ctx, derived),
                         RSBLFL="Y" if visit_row.baseline else "",
                         RSRULE=char(derived.rule_version),
                         **visit_columns(visit),

@@ -420,6 +420,19 @@ def test_a_deidentified_adam_export_keys_participants_as_sdtm_and_holds_no_reaso
     assert failed.screening_number not in text and infused.screening_number not in text
 
 
+def test_a_deidentified_sdtm_rs_gives_no_derived_reason_which_may_quote_dates_or_medications(three, tmp_path):
+    from exports import sdtm
+
+    study = three[2].site.study
+    for deidentify, directory in ((False, tmp_path / "real"), (True, tmp_path / "deid")):
+        options = ExportOptions(study_id=study.pk, formats=("sdtm",), deidentify=deidentify)
+        sdtm.write_sdtm(study=study, options=options, directory=directory)
+    real = [r for r in table(tmp_path / "real", "RS") if r["RSSTAT"] == "NOT DONE"]
+    deidentified = [r for r in table(tmp_path / "deid", "RS") if r["RSSTAT"] == "NOT DONE"]
+    assert any("PGA form not complete" in r["RSREASND"] for r in real)
+    assert len(deidentified) == len(real) and {r["RSREASND"] for r in deidentified} == {"NOT EVALUABLE"}
+
+
 def test_a_study_day_adam_export_has_no_dates_but_the_study_days(events, hand_participant, tmp_path):
     write(hand_participant.site.study, tmp_path, deidentify=True, date_mode="study_day")
     for (name, variable), values in _dates(tmp_path).items():
