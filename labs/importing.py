@@ -551,6 +551,14 @@ def read_file(*, content: bytes, file_format: str, site) -> list[SourceRow]:
     raise DomainError(_("Choose FHIR bundle or CSV."), field="format")
 
 
+def preview_file(*, user, site, content: bytes, file_format: str) -> list[LabImportRow]:
+    """The preview of a file without keeping it (``import_labs --dry-run``): unsaved rows."""
+    require(user, Action.IMPORT_LABS, site)
+    if not content:
+        raise DomainError(_("The file is empty."), field="file")
+    return assess_rows(site, read_file(content=content, file_format=file_format, site=site))
+
+
 def upload_file(*, user, site, file_name: str, content: bytes, file_format: str) -> LabImport:
     """Keep an uploaded file with its SHA-256 and its preview (nothing is written to the panels)."""
     require(user, Action.IMPORT_LABS, site)
