@@ -14,5 +14,5 @@ urlpatterns = [
     path("labs/ranges/", views.reference_ranges, name="reference_ranges"),
     path("labs/import/", views.lab_imports, name="lab_imports"),
     path("labs/import/<int:pk>/", views.lab_import, name="lab_import"),
-    path("labs/import/mapping/<int:site_pk>/", views.lab_import_mapping, name="lab_import_mapping"),
+    path("labs/import/mapping/<int:pk>/", views.lab_import_mapping, name="lab_import_mapping"),
 ]

@@ -312,9 +312,9 @@ def lab_import(request, pk):
         )
 
 
-def lab_import_mapping(request, site_pk):
+def lab_import_mapping(request, pk):
     """A data manager names the columns of the site laboratory's CSV export, once per site."""
-    site = get_object_or_404(trial_selectors.sites_for(request.user), pk=site_pk)
+    site = get_object_or_404(trial_selectors.sites_for(request.user), pk=pk)
     require(request.user, Action.MANAGE_RANGES, site)
     instance = LabImportMapping.objects.filter(site=site).first()
     form = LabImportMappingForm(request.POST or None, instance=instance)

@@ -287,6 +287,8 @@ NOT_CREATING = {
     "api_tokens": "shows the new token in its answer (no redirect): its one-time key makes a repeat create "
     "nothing and land on the list (tests/api/test_tokens.py)",
     "api_token_revoke": "revokes; a repeat is refused (already revoked)",
+    "lab_import": "imports a previewed file: the import row is locked and a repeat is refused (already "
+    "imported, tests/labs/test_lab_import.py); choosing a visit or previewing again changes the preview only",
 }
 # Writing pages handled by edc.views.submit, which gives every form the key: the update pages.
 UPDATING = {
@@ -302,6 +304,8 @@ UPDATING = {
     "form_entry_instance",
     "lab_panel",
     "reference_ranges",
+    "lab_imports",
+    "lab_import_mapping",
     "query_release",
     "query_answer",
     "query_close",
