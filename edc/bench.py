@@ -420,6 +420,16 @@ def _casebook_pdf_seconds(bench: Bench):
 metric("casebook_pdf_seconds", unit="s", target="< 10")(_casebook_pdf_seconds)
 
 
+def _lab_import_rows_per_second(bench: Bench):
+    from labs.bench import lab_import_rows_per_second
+
+    return lab_import_rows_per_second(bench)
+
+
+# A 10,000-observation FHIR bundle read, previewed and imported through the lab services (labs/bench.py).
+metric("lab_import_rows_per_second", unit="rows/s", target="> 500")(_lab_import_rows_per_second)
+
+
 def _day28(bench: Bench):
     """A coordinator enters a whole Day 28 visit in chromium (``crfs.bench``), once per run: its page
     loads and its time are two metrics."""

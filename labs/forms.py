@@ -12,7 +12,8 @@ from trials.forms import DateInput
 from trials.models import Site
 
 from .analytes import ANALYTES, analytes_of, unit_label
-from .models import LabPanel, RangeSex
+from .importing import MAX_BYTES
+from .models import ImportFormat, LabImportMapping, LabPanel, RangeSex
 from .selectors import default_unit
 from .services import ResultEntry
 
@@ -208,3 +209,46 @@ class ReferenceRangeForm(forms.Form):
 
     def service_kwargs(self) -> dict:
         return {**self.cleaned_data, "sex": self.cleaned_data.get("sex") or ""}
+
+
+class LabImportForm(forms.Form):
+    """Upload a laboratory file for its preview (nothing is written yet)."""
+
+    site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.none())
+    format = forms.ChoiceField(label=_("Format"), choices=ImportFormat.choices)
+    file = forms.FileField(label=_("File"))
+
+    def __init__(self, *args, sites=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = Site.objects.filter(pk__in=[s.pk for s in sites])
+        if len(sites) == 1:
+            self.fields["site"].initial = sites[0]
+
+    def service_kwargs(self) -> dict:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_BYTES:
+            from edc.errors import DomainError
+
+            raise DomainError(_("The file is larger than 20 MB; split it."), field="file")
+        return {
+            "site": self.cleaned_data["site"],
+            "file_format": self.cleaned_data["format"],
+            "file_name": upload.name,
+            "content": upload.read(),
+        }
+
+
+class LabImportMappingForm(forms.ModelForm):
+    """The header names of the site laboratory's CSV export (saved once per site)."""
+
+    delimiter = forms.ChoiceField(
+        label=_("Delimiter"),
+        choices=[(",", _("Comma")), (";", _("Semicolon")), ("\t", _("Tab")), ("|", _("Vertical bar"))],
+    )
+
+    class Meta:
+        model = LabImportMapping
+        fields = [*LabImportMapping.COLUMNS, "delimiter"]
+
+    def service_kwargs(self) -> dict:
+        return dict(self.cleaned_data)

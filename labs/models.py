@@ -213,3 +213,145 @@ class LabResult(models.Model):
     @property
     def entered(self) -> bool:
         return self.value is not None or bool(self.result)
+
+
+class ImportFormat(models.TextChoices):
+    FHIR = "fhir", _("FHIR R4 bundle (JSON)")
+    CSV = "csv", _("CSV with the site's column mapping")
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEWED = "previewed", _("Previewed, not imported")
+    IMPORTED = "imported", _("Imported")
+
+
+class RowOutcome(models.TextChoices):
+    NEW = "new", _("New")
+    SAME = "same", _("Same as entered")
+    DIFFERS = "differs", _("Differs from entered")
+    UNMATCHED = "unmatched", _("Unmatched participant")
+    UNKNOWN_CODE = "unknown_code", _("Unknown code")
+    OUTSIDE_WINDOW = "outside_window", _("Outside any window")
+    LOCKED = "locked", _("Locked")
+    INVALID = "invalid", _("Unreadable")
+
+
+# The outcomes an import writes; the others are reported and left alone.
+WRITTEN_OUTCOMES = (RowOutcome.NEW, RowOutcome.DIFFERS)
+
+
+@pghistory.track(pghistory.InsertEvent("created"), pghistory.UpdateEvent("updated"))
+class LabImportMapping(models.Model):
+    """Which columns of a site laboratory's CSV export hold what: saved once per site by a data manager.
+
+    Each field names a column header of the file. The collection time is read as ISO 8601
+    (``2026-03-01T08:30:00+08:00``) or ``YYYY-MM-DD HH:MM`` in the site's time zone.
+    """
+
+    site = models.OneToOneField(
+        "trials.Site", models.PROTECT, related_name="lab_import_mapping", verbose_name=_("site")
+    )
+    row_key = models.CharField(_("column of the row's identifier"), max_length=100)
+    subject = models.CharField(_("column of the screening number or study id"), max_length=100)
+    code = models.CharField(_("column of the LOINC code"), max_length=100)
+    value = models.CharField(_("column of the value"), max_length=100)
+    unit = models.CharField(_("column of the unit"), max_length=100)
+    collected_at = models.CharField(_("column of the collection time"), max_length=100)
+    performer = models.CharField(_("column of the laboratory (optional)"), max_length=100, blank=True)
+    specimen = models.CharField(_("column of the specimen (optional)"), max_length=100, blank=True)
+    delimiter = models.CharField(_("delimiter"), max_length=1, default=",")
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("updated by")
+    )
+
+    COLUMNS = ("row_key", "subject", "code", "value", "unit", "collected_at", "performer", "specimen")
+
+    class Meta:
+        verbose_name = _("laboratory CSV mapping")
+        triggers = [pgtrigger.Protect(name="lab_import_mapping_no_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"{self.site.code}"
+
+
+@pghistory.track(pghistory.InsertEvent("created"), pghistory.UpdateEvent("updated"))
+class LabImport(models.Model):
+    """One uploaded laboratory file, kept whole with its SHA-256, its preview and what it wrote."""
+
+    site = models.ForeignKey("trials.Site", models.PROTECT, related_name="+", verbose_name=_("site"))
+    format = models.CharField(_("format"), max_length=10, choices=ImportFormat.choices)
+    file_name = models.CharField(_("file"), max_length=255)
+    content = models.BinaryField(_("file content"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.PREVIEWED
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("imported by"),
+    )
+    imported_at = models.DateTimeField(_("imported"), null=True, blank=True)
+    counts = models.JSONField(_("rows by outcome"), default=dict)
+    written = models.PositiveIntegerField(_("values written"), default=0)
+
+    class Meta:
+        verbose_name = _("laboratory import")
+        ordering = ["-uploaded_at", "-pk"]
+        triggers = [pgtrigger.Protect(name="lab_import_no_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.sha256[:12]})"
+
+
+class LabImportRow(models.Model):
+    """One observation of an imported file and its outcome in the preview (and the result it wrote)."""
+
+    lab_import = models.ForeignKey(LabImport, models.PROTECT, related_name="rows")
+    number = models.PositiveIntegerField(_("row"))
+    source_id = models.CharField(_("source identifier"), max_length=200, blank=True)
+    subject = models.CharField(_("participant"), max_length=100, blank=True)
+    code = models.CharField(_("code"), max_length=100, blank=True)
+    value_text = models.CharField(_("value"), max_length=100, blank=True)
+    unit_text = models.CharField(_("unit"), max_length=100, blank=True)
+    effective_text = models.CharField(_("collected"), max_length=100, blank=True)
+    performer = models.CharField(_("laboratory"), max_length=200, blank=True)
+    specimen = models.CharField(_("specimen"), max_length=200, blank=True)
+    participant = models.ForeignKey(
+        "trials.Participant", models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    visit = models.ForeignKey("visits.Visit", models.PROTECT, null=True, blank=True, related_name="+")
+    chosen_visit = models.ForeignKey(
+        "visits.Visit",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("chosen visit"),
+    )
+    analyte = models.CharField(_("analyte"), max_length=30, blank=True)
+    value = models.DecimalField(_("value"), max_digits=20, decimal_places=6, null=True, blank=True)
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    collected_at = models.DateTimeField(_("collected"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=RowOutcome.choices)
+    message = models.CharField(_("message"), max_length=300, blank=True)
+    entered = models.CharField(_("entered value"), max_length=60, blank=True)
+    result = models.ForeignKey(LabResult, models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("laboratory import row")
+        ordering = ["lab_import", "number"]
+        constraints = [models.UniqueConstraint(fields=["lab_import", "number"], name="lab_import_row_number")]
+        indexes = [models.Index(fields=["source_id"], name="lab_import_row_source")]
+        triggers = [pgtrigger.Protect(name="lab_import_row_no_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"{self.lab_import_id}:{self.number}"

@@ -141,3 +141,14 @@ def lab_results_for(user):
     return LabResult.objects.filter(panel__participant__site_id__in=site_ids(user)).select_related(
         "panel__participant__site", "panel__visit"
     )
+
+
+def lab_imports_for(user):
+    """The laboratory files uploaded at the sites where ``user`` may import (newest first)."""
+    from .models import LabImport
+
+    return (
+        LabImport.objects.filter(site_id__in=site_ids(user, Action.IMPORT_LABS))
+        .select_related("site", "uploaded_by", "imported_by")
+        .defer("content")
+    )

@@ -291,6 +291,8 @@ NOT_CREATING = {
     "(casebooks.services.request_casebook, tests/casebooks/test_casebook_access.py)",
     "casebook_pdf_site": "queues a site's casebooks; a repeat while they are queued or running finds "
     "that job",
+    "lab_import": "imports a previewed file: the import row is locked and a repeat is refused (already "
+    "imported, tests/labs/test_lab_import.py); choosing a visit or previewing again changes the preview only",
 }
 # Writing pages handled by edc.views.submit, which gives every form the key: the update pages.
 UPDATING = {
@@ -306,6 +308,8 @@ UPDATING = {
     "form_entry_instance",
     "lab_panel",
     "reference_ranges",
+    "lab_imports",
+    "lab_import_mapping",
     "query_release",
     "query_answer",
     "query_close",
