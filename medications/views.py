@@ -5,7 +5,6 @@ an entry's own page (``/visits/<id>/forms/medications/<pk>/``: its history, quer
 stays the generic form page.
 """
 
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
