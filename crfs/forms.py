@@ -304,14 +304,17 @@ class CRFForm(forms.ModelForm):
         return [Problem(check.message, field=check.field) for check in hard if check.field not in self.errors]
 
     def readable_data(self) -> dict:
-        """The values that could be read, as ``service_data`` gives them (tables only when all rows were)."""
+        """The values that could be read, as ``service_data`` gives them; of a table, the rows that could
+        be read (an unreadable stored row is checked as it is stored), so that the checks of the other
+        rows show together with the unreadable ones."""
         cleaned = self._reasons(expand_partial_dates(getattr(self, "cleaned_data", {}), self.partial_dates))
         data = {
             k: v for k, v in cleaned.items() if k not in ("expected_version", "seen_version", "reason", FIELD)
         }
         for name, formset in self.formsets.items():
-            if formset.is_bound and formset.is_valid():
-                data[name] = self.rows(formset)
+            if formset.is_bound:
+                formset.is_valid()
+                data[name] = self.table_rows(formset, readable_only=True)
         return data
 
     def read_only(self) -> None:
@@ -377,14 +380,16 @@ class CRFForm(forms.ModelForm):
         data.pop("reason", None)
         for name, formset in self.formsets.items():
             if formset.is_bound:
-                data[name] = self.rows(formset)
+                data[name] = self.table_rows(formset)
         return data
 
     @staticmethod
-    def rows(formset) -> list[dict]:
+    def table_rows(formset, *, readable_only: bool = False) -> list[dict]:
         """The submitted rows as the service takes them: {"id", "remove", field: value}."""
         rows = []
         for form in formset.forms:
+            if readable_only and (form.errors or not hasattr(form, "cleaned_data")):
+                continue
             existing = form.cleaned_data.get("id")
             if existing is None and not form.has_changed():
                 continue
