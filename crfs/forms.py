@@ -132,7 +132,7 @@ class RowForm(forms.ModelForm):
             if isinstance(field.widget, forms.CheckboxInput):
                 field.widget.attrs["class"] = "form-check-input"
             elif isinstance(field.widget, forms.Select):
-                field.widget.attrs.update({"class": "form-select form-select-sm", "style": "min-width: 9rem"})
+                field.widget.attrs["class"] = "form-select form-select-sm row-select"
             else:
                 field.widget.attrs["class"] = "form-control form-control-sm"
         use_partial_dates(self)
