@@ -48,6 +48,7 @@ urlpatterns = [
     path("participants/<int:pk>/casebook/pdf/", casebook_views.casebook_pdf_participant, name="casebook_pdf"),
     path("participants/<int:pk>/<slug:action>/", trial_views.participant_action, name="participant_action"),
     path("", include("labs.urls")),  # before the generic form routes: serves forms/labs/
+    path("", include("medications.urls")),  # likewise: forms/medications/ is the visit's table of entries
     path("visits/<int:visit_pk>/forms/<slug:code>/", crf_views.form_entry, name="form_entry"),
     path("visits/<int:visit_pk>/forms/<slug:code>/check/", crf_views.form_check, name="form_check"),
     path(

@@ -7,13 +7,13 @@ and rendered, so Django reads and shows ``collected_at`` in site time and stores
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crfs.forms import CRFForm, read_as_typed
+from crfs.forms import CRFForm, RowForm, read_as_typed
 from trials.forms import DateInput
 from trials.models import Site
 
 from .analytes import ANALYTES, analytes_of, unit_label
 from .importing import MAX_BYTES
-from .models import ImportFormat, LabImportMapping, LabPanel, RangeSex
+from .models import ImportFormat, LabImportMapping, LabPanel, OtherLabTest, RangeSex
 from .selectors import default_unit
 from .services import ResultEntry
 
@@ -84,8 +84,19 @@ class ResultRow:
         return self.spec.code
 
 
+class OtherLabTestForm(RowForm):
+    """A row of the panel's "other tests" table: a test the panel's table does not list."""
+
+    extra_rows = 0  # most panels have none: "Add a row" when the report has one
+
+    class Meta:
+        model = OtherLabTest
+        fields = ["test", "value", "unit", "result", "lln", "uln", "not_done"]
+
+
 class LabPanelForm(CRFForm):
     live_checks = False  # the rows have their own preview (``labs.views.preview``)
+    row_forms = {"other_tests": (_("Other tests of this report"), OtherLabTestForm)}
     collected_at = forms.DateTimeField(
         label=_("Collected (date and time, site time)"),
         required=False,

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from crfs.models import CaseReportForm
+from crfs.models import CaseReportForm, CrfRow
 from edc.integrity import RefuseWhenLocked
 
 from .analytes import Panel, analyte, unit_label
@@ -37,6 +37,7 @@ class LabPanel(CaseReportForm):
     )
 
     required_for_complete = ("collected_at",)
+    child_sets = ("other_tests",)
 
     class Meta:
         verbose_name = _("laboratory panel")
@@ -55,6 +56,57 @@ class LabPanel(CaseReportForm):
 
     def __str__(self):
         return str(self.get_panel_display())
+
+    def missing_required(self) -> list[str]:
+        """Besides the collection time: every other test listed has a value, a result or "not done"."""
+        missing = super().missing_required()
+        if any(not row.answered for row in self.rows("other_tests")):
+            missing.append("other_tests")
+        return missing
+
+
+@pghistory.track(pghistory.InsertEvent("created"), pghistory.UpdateEvent("updated"))
+class OtherLabTest(CrfRow):
+    """A test the laboratory reported with the panel that the panel's table does not list (GGT, glucose,
+    reticulocytes), entered as printed on the report with the report's own limits.
+
+    A row of the panel's "other tests" table: versioned and audited with the panel, never deleted
+    (removing it marks it entered in error with the reason for change), locked with the panel.
+    """
+
+    panel = models.ForeignKey(LabPanel, models.PROTECT, related_name="other_tests", verbose_name=_("panel"))
+    test = models.CharField(_("test"), max_length=100)
+    value = models.DecimalField(_("value"), max_digits=20, decimal_places=6, null=True, blank=True)
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    result = models.CharField(
+        _("result in words"), max_length=60, blank=True, help_text=_("Positive, 1:160, trace…")
+    )
+    lln = models.DecimalField(_("LLN"), max_digits=20, decimal_places=6, null=True, blank=True)
+    uln = models.DecimalField(_("ULN"), max_digits=20, decimal_places=6, null=True, blank=True)
+    not_done = models.BooleanField(_("not done"), default=False)
+
+    class Meta:
+        verbose_name = _("other test")
+        verbose_name_plural = _("other tests")
+        triggers = [CaseReportForm.protected("otherlabtest"), RefuseWhenLocked(parent="panel")]
+
+    def __str__(self):
+        return self.test
+
+    @property
+    def answered(self) -> bool:
+        return self.value is not None or bool(self.result.strip()) or self.not_done
+
+    @property
+    def flag(self) -> str:
+        """H or L against the report's own limits ("" without a value or a limit)."""
+        if self.value is None:
+            return ""
+        if self.uln is not None and self.value > self.uln:
+            return Flag.HIGH
+        if self.lln is not None and self.value < self.lln:
+            return Flag.LOW
+        return ""
 
 
 class Flag(models.TextChoices):

@@ -203,7 +203,9 @@ def panel_history(request, form_pk):
         {
             "participant": participant,
             "record": f"{panel} · {panel.visit.display_name}",
-            "rows": history_rows([panel, *panel.results.all()], tz=participant.site.timezone),
+            "rows": history_rows(
+                [panel, *panel.results.all(), *panel.other_tests.all()], tz=participant.site.timezone
+            ),
         },
     )
 

@@ -101,7 +101,13 @@ def _grade(w):
 
 def _medication(w):
     url = reverse("form_entry", args=[w.baseline.pk, "medications"])
-    overrides = {"agent": "Paracetamol", "start_date": w.today - timedelta(days=3), "draft": "1"}
+    overrides = {
+        "medications-TOTAL_FORMS": "1",
+        "medications-INITIAL_FORMS": "0",
+        "medications-0-agent": "Paracetamol",
+        "medications-0-start_date": w.today - timedelta(days=3),
+        "draft": "1",
+    }
     return w.coordinator, url, overrides, Medication.objects.count
 
 
