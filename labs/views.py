@@ -246,10 +246,15 @@ def reference_ranges(request):
 
 def lab_imports(request):
     """Upload a FHIR bundle or CSV for its preview; the files uploaded at the user's sites."""
-    sites = [s for s in trial_selectors.sites_for(request.user) if can(request.user, Action.IMPORT_LABS, s)]
+    # Site staff upload; a data manager (who never writes clinical values) keeps the CSV mappings here.
+    mine = trial_selectors.sites_for(request.user)
+    importing_at = [s for s in mine if can(request.user, Action.IMPORT_LABS, s)]
+    sites = [s for s in mine if s in importing_at or can(request.user, Action.MANAGE_RANGES, s)]
     if not sites:
         raise PermissionDenied(_("Your role does not allow this action here."))
-    form = LabImportForm(request.POST or None, request.FILES or None, sites=sites)
+    if request.method == "POST" and not importing_at:
+        raise PermissionDenied(_("Your role does not allow this action here."))
+    form = LabImportForm(request.POST or None, request.FILES or None, sites=importing_at)
     mappings = set(LabImportMapping.objects.filter(site__in=sites).values_list("site_id", flat=True))
     return submit(
         request,
@@ -260,6 +265,7 @@ def lab_imports(request):
         template="labs/lab_imports.html",
         context={
             "imports": selectors.lab_imports_for(request.user)[:50],
+            "can_upload": bool(importing_at),
             "sites": [(s, s.pk in mappings, can(request.user, Action.MANAGE_RANGES, s)) for s in sites],
         },
     )

@@ -30,6 +30,16 @@ def pytest_collection_modifyitems(config, items):
     so that their time bounds never race each other for the two CPUs; so do the tests of the demo study
     (seeded once)."""
     for item in items:
+        # pytest-django creates the test database only when a collected test asks for it: a test that
+        # reads the demo study through a module fixture (a backup, the load test, the synthetic study)
+        # asks for it here, else alone in a run it would copy the empty development database.
+        fixtures = getattr(item, "fixturenames", ())
+        if (
+            "demo_template" in fixtures
+            and not item.get_closest_marker("django_db")
+            and not {"db", "transactional_db"} & set(fixtures)
+        ):
+            item.add_marker(pytest.mark.django_db)
         if any(item.get_closest_marker(name) for name in ("worker", "embedded", "loadtest")):
             item.add_marker(pytest.mark.xdist_group("celery-workers"))
         elif "seeded_demo" in getattr(item, "fixturenames", ()):

@@ -47,7 +47,7 @@ STATIC = {"api_forms"}  # the same for everyone: the form definitions
 WRITES = {"api_query_answer": ("query", Role.COORDINATOR, Role.INVESTIGATOR)}  # kind, roles that may
 # Laboratory imports: seen and written by the roles that import, at their sites (another role's or
 # another site's import is not in their list and answers 404).
-IMPORTERS = (Role.COORDINATOR, Role.INVESTIGATOR, Role.DATA_MANAGER)
+IMPORTERS = (Role.COORDINATOR, Role.INVESTIGATOR)  # data managers never change clinical values
 LAB_IMPORTS = {"api_lab_imports", "api_lab_import", "api_lab_import_commit"}
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from exports import sdtm
 from tests.exports.test_deidentified_leaks import _odm_dates_differ, csv_rows, dates_in
 from tests.exports.test_sdtm_conformance import (  # noqa: F401 - collected and run on this study
     test_arm_variables_follow_sdtmig_for_screen_failures_and_the_untreated,
@@ -197,7 +198,7 @@ def exported(synthetic_study):
     frames = {
         name[:-4]: pd.read_csv(directory / name, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         for name in counts
-        if name.endswith(".csv") and name != "define.csv"
+        if name.endswith(".csv") and name not in sdtm.LISTING_FILES
     }
     return directory, counts, frames
 

@@ -1,6 +1,8 @@
-"""SDTMIG 3.4 conformance of the SDTM export, checked on the exported demo study plus 200 synthetic
-participants: required variables, CDISC CT membership, no study day 0, ASCII only, keys unique, no
-empty dataset, EPOCH agreeing with the trial design, TS parameters, USUBJID stable from screening."""
+"""SDTMIG 3.4 conformance of the SDTM export, checked on the exported demo study plus 30 synthetic
+participants (visits only; the same checks run on 200 synthetic participants with their case report
+forms in ``test_conformance_synthetic.py``, a CI stage of its own): required variables, CDISC CT
+membership, no study day 0, ASCII only, keys unique, no empty dataset, EPOCH agreeing with the trial
+design, TS parameters, USUBJID stable from screening."""
 
 import csv
 from datetime import timedelta
@@ -60,13 +62,13 @@ KEYS = {
 
 @pytest.fixture
 def exported(seeded_demo, tmp_path, settings):
-    """The demo study with a casebook, plus 200 synthetic participants, exported as SDTM."""
+    """The demo study with a casebook, plus 30 synthetic participants, exported as SDTM."""
     from tests.exports.test_odm_export import seed_demo_study
     from trials.synthetic import seed_synthetic
 
     settings.DEMO_MODE = True
     study, _p = seed_demo_study()
-    seed_synthetic(participants=200, append=True, seed=17)
+    seed_synthetic(participants=30, append=True, seed=17)
     counts = sdtm.write_sdtm(
         study=study, options=ExportOptions(study_id=study.pk, formats=("sdtm",)), directory=tmp_path
     )

@@ -125,3 +125,16 @@ def test_a_data_manager_saves_the_csv_mapping_and_a_coordinator_cannot(
     assert response.status_code == 302
     saved = LabImportMapping.objects.get(site=site_yc)
     assert (saved.value, saved.delimiter, saved.updated_by) == ("Result", ";", data_manager)
+
+
+def test_a_data_manager_reaches_the_mappings_but_uploads_no_values(client, data_manager, site_yc):
+    """Data managers never change clinical values: the page gives them the sites' CSV mappings, no
+    upload form, and a posted file is refused."""
+    client.force_login(data_manager)
+    page = client.get(reverse("lab_imports"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert reverse("lab_import_mapping", args=[site_yc.pk]) in html and 'id="lab-import-form"' not in html
+    assert reverse("lab_imports") in client.get(reverse("home")).content.decode()  # in the navigation
+    assert post_file(client, site_yc, bundle()).status_code == 403
+    assert not LabImport.objects.exists()

@@ -100,7 +100,7 @@ def _grade(w):
 
 
 def _medication(w):
-    url = reverse("form_entry", args=[w.baseline.pk, "medications"])
+    url = reverse("medication_rows", args=[w.baseline.pk])
     overrides = {
         "medications-TOTAL_FORMS": "1",
         "medications-INITIAL_FORMS": "0",
@@ -204,7 +204,7 @@ CASES = {
     "visit_unscheduled": _unscheduled,
     "adverse_event_create": _adverse_event,
     "adverse_event_grade": _grade,
-    "form_entry:medications": _medication,
+    "medication_rows": _medication,
     "form_entry:vital_signs": _vital_signs,
     "form_entry:medical_history": _medical_history_rows,
     "lab_panel_new": _lab_panel,
