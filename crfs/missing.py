@@ -34,6 +34,19 @@ def reasons_of(instance) -> dict[str, str]:
     return {row.field_name: row.reason for row in rows}
 
 
+def reasons_by_record(model, pks) -> dict[int, dict[str, str]]:
+    """{record pk: {field: reason}} of the records ``pks`` of ``model``, in one query (for exports)."""
+    found: dict[int, dict[str, str]] = {}
+    rows = (
+        MissingValue.objects.filter(content_type=ContentType.objects.get_for_model(model), object_id__in=pks)
+        .exclude(reason="")
+        .values_list("object_id", "field_name", "reason")
+    )
+    for object_id, name, reason in rows:
+        found.setdefault(object_id, {})[name] = reason
+    return found
+
+
 def problems(obj, reasons: dict[str, str], allowed_here: dict[str, list[str]]) -> list[Problem]:
     """A reason the protocol does not allow for the field, or a reason beside a value."""
     found = []
