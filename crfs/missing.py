@@ -61,7 +61,14 @@ def problems(obj, reasons: dict[str, str], allowed_here: dict[str, list[str]]) -
 
 
 def save_reasons(obj, reasons: dict[str, str]) -> None:
-    """Store the reasons given with a save (in its transaction); a cleared one is kept as withdrawn."""
+    """Store the reasons given with a save (in its transaction); a cleared one is kept as withdrawn.
+
+    A reason belongs to its form: a lock on the form (its visit, participant, the study) refuses it
+    with the lock's message (``LockedError``), as the table's lock trigger does for any other writer."""
+    from monitoring.locks import refuse_if_locked
+
+    if reasons:
+        refuse_if_locked(obj)
     content_type = ContentType.objects.get_for_model(obj)
     stored = {
         row.field_name: row
