@@ -44,7 +44,7 @@ def test_the_crs_form_capitalises_vasopressors_like_its_other_labels(client, coo
     visit = p.visits.get(code="D1")
     client.force_login(coordinator)
     page = client.get(reverse("form_entry", args=[visit.pk, "crs"])).content.decode()
-    labels = re.findall(r"<label[^>]*>\s*([^<]+?)\s*<", page)
+    labels = re.findall(r"<(?:label|legend)[^>]*>\s*([^<]+?)\s*<", page)
     assert "Vasopressors" in labels and "vasopressors" not in labels
     field_labels = [text for text in labels if text[:1].isalpha()]
     assert field_labels and all(not text[0].islower() for text in field_labels), [

@@ -42,7 +42,7 @@ def test_the_missing_forms_reminder_names_the_visit_and_forms_in_chinese(coordin
     (due,) = FORMS_MISSING.find_due(site_yc.study, noon_at(site_yc, visit_day + timedelta(days=5)))
     with translation.override("en"):
         context = FORMS_MISSING.describe(due).context
-    reminder = services.Reminder(kind=FORMS_MISSING.name, context=context, path="/")
+    reminder = services.Reminder(kind=FORMS_MISSING.name, context=context)
     with translation.override("zh-hans"):
         subject, body = services.render_reminder(reminder)
     assert "基线" in subject and "基线" in body and "Baseline" not in body
