@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Case, F, Func, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat
@@ -247,9 +246,10 @@ def _variables(model, options: ExportOptions, *, exclude=(), date_base: str = ""
 def _with_missing_reasons(model, variables: list[Variable], allowed: dict) -> list[Variable]:
     """``variables`` with ``<field>_missing_reason`` after each field whose absence the site may explain
     (the protocol's ``missing_data``) or has explained (a reason given before a protocol amendment)."""
-    content_type = ContentType.objects.get_for_model(model)
-    given = MissingValue.objects.filter(content_type=content_type).exclude(reason="")
-    fields = set(allowed) | set(given.values_list("field_name", flat=True).distinct())
+    given = MissingValue.objects.filter(
+        content_type__app_label=model._meta.app_label, content_type__model=model._meta.model_name
+    ).exclude(reason="")
+    fields = set(allowed) | set(given.values_list("field_name", flat=True).distinct().iterator())
     result = []
     for var in variables:
         result.append(var)
@@ -272,8 +272,10 @@ def _with_missing_reasons(model, variables: list[Variable], allowed: dict) -> li
 
 def _missing_reason(var: Variable, *, label: bool = False):
     """SQL of the reason stored for ``var.missing_of`` of the row's record (its code, or its label)."""
+    model = var.model_field.model
     rows = MissingValue.objects.filter(
-        content_type=ContentType.objects.get_for_model(var.model_field.model),
+        content_type__app_label=model._meta.app_label,
+        content_type__model=model._meta.model_name,
         object_id=OuterRef("pk"),
         field_name=var.missing_of,
     ).exclude(reason="")
