@@ -3,7 +3,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 # pg_dump/pg_restore of the database service's major version (16, from PostgreSQL's own Debian
 # repository) for `manage.py backup` and `restore` (edc.backup picks the server's version).
 ARG POSTGRES_MAJOR=16
+# Pango and the Noto CJK fonts for WeasyPrint: the PDF casebooks and CRFs, Chinese included.
 RUN apt-get update && apt-get install -y --no-install-recommends gettext ca-certificates curl \
+       libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk \
     && install -d /usr/share/postgresql-common/pgdg \
     && curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc \
        https://www.postgresql.org/media/keys/ACCC4CF8.asc \

@@ -24,14 +24,30 @@ class Action(StrEnum):
     SETUP = "setup"  # protocol, sites, users
     MANAGE_RANGES = "manage_ranges"  # laboratory reference ranges and site units
     VIEW_AUDIT = "view_audit"  # the whole study's audit trail
+    # The PDF casebook of a participant or a site (ICH E6: the investigator keeps a copy of the data).
+    PRINT_CASEBOOK = "print_casebook"
+    # Upload a laboratory file (FHIR bundle or CSV), preview it and write its values through the lab
+    # services: the site staff who would otherwise type them. Data managers never change clinical values
+    # themselves; saving a site's CSV column mapping is theirs (MANAGE_RANGES, lab set-up).
+    IMPORT_LABS = "import_labs"
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
-    Role.COORDINATOR: frozenset({Action.VIEW, Action.ENTER_DATA}),
-    Role.INVESTIGATOR: frozenset({Action.VIEW, Action.ENTER_DATA, Action.SIGN}),
+    Role.COORDINATOR: frozenset({Action.VIEW, Action.ENTER_DATA, Action.IMPORT_LABS}),
+    Role.INVESTIGATOR: frozenset(
+        {Action.VIEW, Action.ENTER_DATA, Action.SIGN, Action.PRINT_CASEBOOK, Action.IMPORT_LABS}
+    ),
     Role.MONITOR: frozenset({Action.VIEW, Action.QUERY, Action.VERIFY}),
     Role.DATA_MANAGER: frozenset(
-        {Action.VIEW, Action.QUERY, Action.LOCK, Action.EXPORT, Action.MANAGE_RANGES, Action.VIEW_AUDIT}
+        {
+            Action.VIEW,
+            Action.QUERY,
+            Action.LOCK,
+            Action.EXPORT,
+            Action.MANAGE_RANGES,
+            Action.VIEW_AUDIT,
+            Action.PRINT_CASEBOOK,
+        }
     ),
     Role.SPONSOR_ADMIN: frozenset({Action.VIEW, Action.EXPORT, Action.EXPORT_IDENTIFIABLE, Action.SETUP}),
     Role.AUDITOR: frozenset({Action.VIEW, Action.VIEW_AUDIT}),

@@ -620,3 +620,26 @@ def study_dose_levels(user):
     return (
         DoseLevel.objects.filter(study__sites__id__in=site_ids(user)).distinct().order_by("study_id", "order")
     )
+
+
+@dataclass(frozen=True)
+class UncodedTerm:
+    """An adverse event whose term CTCAE v5.0 does not code (``coding``), for the data manager."""
+
+    event: AdverseEvent
+    entry: str  # the CTCAE entry the site chose ("Other, specify" under its SOC, or the term)
+    reason: str
+
+
+def uncoded_events_for(user) -> list[UncodedTerm]:
+    """Live adverse events at the user's sites whose term has no MedDRA code from CTCAE v5.0."""
+    from . import coding
+
+    keys = [t.key for t in ctcae_terms.TERMS if coding.coding_of(t.key) is None]
+    events = (
+        adverse_events_for(user)
+        .filter(entered_in_error=False)
+        .filter(Q(term__in=keys) | ~Q(term__in=[t.key for t in ctcae_terms.TERMS]))
+        .order_by("participant__site__code", "participant__screening_number", "number")
+    )
+    return [UncodedTerm(event, event.term_label, coding.why_uncoded(event.term)) for event in events]

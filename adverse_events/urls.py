@@ -9,6 +9,7 @@ urlpatterns = [
     path("summary/", views.safety_summary, name="safety_summary"),
     path("dose-levels/", views.dose_level_review, name="dose_level_review"),
     path("terms/", views.ctcae_terms_page, name="ctcae_terms"),
+    path("terms/uncoded/", views.uncoded_terms, name="uncoded_terms"),
     path("terms/definitions/", views.term_definitions, name="ctcae_term_definitions"),
     path("participants/<int:pk>/", views.participant_safety, name="participant_safety"),
     path(

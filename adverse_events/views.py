@@ -285,6 +285,22 @@ def ctcae_terms_page(request):
     return render(request, template, {"form": form, "terms": terms, "query": query})
 
 
+def uncoded_terms(request):
+    """Adverse events at the user's sites whose term CTCAE v5.0 does not code to MedDRA, for the data
+    manager to code (the SDTM export leaves them uncoded and lists them in ``uncoded_terms.csv``)."""
+    from . import coding
+
+    return render(
+        request,
+        "adverse_events/uncoded_terms.html",
+        {
+            "rows": selectors.uncoded_events_for(request.user),
+            "ctcae_version": coding.CTCAE_VERSION,
+            "meddra_version": coding.MEDDRA_VERSION,
+        },
+    )
+
+
 def term_definitions(request):
     """The grade definitions of one term (htmx partial of the adverse-event form)."""
     term = ctcae_terms.term(request.GET.get("term", ""))

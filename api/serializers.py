@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from adverse_events.models import AdverseEvent, AdverseEventGrade
 from crfs.registry import FORMS, FormSpec
-from labs.models import LabPanel, LabResult
+from labs.models import ImportFormat, LabImport, LabImportRow, LabPanel, LabResult
 from monitoring.models import Query, QueryMessage, SourceVerification
 from signatures.models import Signature
 from trials.models import DoseLevel, Participant, Site, Study
@@ -220,3 +220,75 @@ class HistoryRowSerializer(serializers.Serializer):
     @extend_schema_field(ChangeSerializer(many=True))
     def get_changes(self, row):
         return [{"field": str(f), "old": old, "new": new} for f, old, new in row.changes]
+
+
+# Laboratory import (the API's lab write) --------------------------------------------------------------
+
+
+class LabImportRowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LabImportRow
+        fields = [
+            "number",
+            "source_id",
+            "subject",
+            "code",
+            "value_text",
+            "unit_text",
+            "effective_text",
+            "performer",
+            "specimen",
+            "participant",
+            "visit",
+            "chosen_visit",
+            "analyte",
+            "value",
+            "unit",
+            "collected_at",
+            "outcome",
+            "message",
+            "entered",
+            "result",
+        ]
+        read_only_fields = fields
+
+
+class LabImportSerializer(serializers.ModelSerializer):
+    """An uploaded laboratory file: its hash, status, counts by outcome, and every row's preview."""
+
+    rows = LabImportRowSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = LabImport
+        fields = [
+            "id",
+            "site",
+            "format",
+            "file_name",
+            "sha256",
+            "status",
+            "uploaded_by",
+            "uploaded_at",
+            "imported_by",
+            "imported_at",
+            "counts",
+            "written",
+            "rows",
+        ]
+        read_only_fields = fields
+
+
+class LabImportUploadSerializer(serializers.Serializer):
+    site = serializers.CharField(help_text=_("The site's code, e.g. YC."))
+    format = serializers.ChoiceField(choices=ImportFormat.choices)
+    file = serializers.FileField(
+        help_text=_("A FHIR R4 Bundle (JSON) or a CSV in the site's column mapping.")
+    )
+
+
+class LabImportCommitSerializer(serializers.Serializer):
+    visits = serializers.DictField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text=_("Row number → visit id, for rows outside every window (applied before the import)."),
+    )

@@ -25,6 +25,9 @@ v1 = [
 ] + [
     path("forms/", api(extend_schema(tags=["forms"])(views.FormDefinitions)), name="api_forms"),
     path("queries/<int:pk>/answer/", api(views.QueryAnswer), name="api_query_answer"),
+    path("lab-imports/", api(views.LabImports), name="api_lab_imports"),
+    path("lab-imports/<int:pk>/", api(views.LabImportDetail), name="api_lab_import"),
+    path("lab-imports/<int:pk>/commit/", api(views.LabImportCommit), name="api_lab_import_commit"),
 ]
 
 # The schema answers a signed-in user or a token; the docs page is for signed-in users and reads the

@@ -26,8 +26,9 @@ from crfs import selectors as form_selectors
 from crfs.registry import FORMS, FormSpec
 from edc.errors import ConflictError, DomainError, LockedError
 from edc.history import history_rows
+from labs import importing as lab_importing
 from labs import selectors as lab_selectors
-from labs.models import LabPanel, LabResult
+from labs.models import LabImportRow, LabPanel, LabResult
 from monitoring import selectors as review_selectors
 from monitoring.models import QueryMessage
 from signatures import selectors as signature_selectors
@@ -410,3 +411,103 @@ class QueryAnswer(generics.GenericAPIView):
         response = Response(serializers.QuerySerializer(answered).data)
         response["ETag"] = conditional.etag_of(answered)
         return response
+
+
+# Laboratory import: upload a file for its preview, then import it -----------------------------------
+
+
+def _lab_imports(user):
+    rows = LabImportRow.objects.order_by("number")
+    return lab_selectors.lab_imports_for(user).prefetch_related(Prefetch("rows", queryset=rows))
+
+
+class LabImports(generics.ListAPIView):
+    """The laboratory files uploaded at the token owner's sites; POST uploads one for its preview."""
+
+    serializer_class = serializers.LabImportSerializer
+
+    def get_queryset(self):
+        return _lab_imports(self.request.user).order_by("pk")
+
+    @extend_schema(tags=["labs"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["labs"],
+        request={"multipart/form-data": serializers.LabImportUploadSerializer},
+        responses={
+            201: serializers.LabImportSerializer,
+            400: OpenApiResponse(description=_("The file cannot be read (the message says why).")),
+            403: OpenApiResponse(description=_("The token's owner may not import laboratory results here.")),
+        },
+    )
+    def post(self, request):
+        form = serializers.LabImportUploadSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        site = trial_selectors.sites_for(request.user).filter(code=form.validated_data["site"]).first()
+        if site is None:
+            raise ApiValidationError({"site": _("Unknown site.")})
+        upload = form.validated_data["file"]
+        if upload.size > lab_importing.MAX_BYTES:
+            raise ApiValidationError({"file": _("The file is larger than 20 MB; split it.")})
+        created = lab_importing.upload_file(
+            user=request.user,
+            site=site,
+            file_name=upload.name,
+            content=upload.read(),
+            file_format=form.validated_data["format"],
+        )
+        found = _lab_imports(request.user).get(pk=created.pk)
+        return Response(serializers.LabImportSerializer(found).data, status=status.HTTP_201_CREATED)
+
+
+class LabImportDetail(generics.RetrieveAPIView):
+    """One uploaded laboratory file with every row's outcome."""
+
+    serializer_class = serializers.LabImportSerializer
+
+    def get_queryset(self):
+        return _lab_imports(self.request.user)
+
+    @extend_schema(tags=["labs"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class LabImportCommit(generics.GenericAPIView):
+    """Import a previewed file: its new and differing values are written through the lab services."""
+
+    serializer_class = serializers.LabImportCommitSerializer
+
+    @extend_schema(
+        tags=["labs"],
+        request=serializers.LabImportCommitSerializer,
+        responses={
+            200: serializers.LabImportSerializer,
+            400: OpenApiResponse(
+                description=_("Refused (already imported, a visit that cannot be chosen…).")
+            ),
+            409: OpenApiResponse(
+                description=_(
+                    "The data changed since the preview: nothing was written; read the refreshed preview."
+                )
+            ),
+        },
+    )
+    def post(self, request, pk):
+        found = get_object_or_404(_lab_imports(request.user), pk=pk)
+        form = self.get_serializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        for number, visit_id in (form.validated_data.get("visits") or {}).items():
+            if not str(number).isdigit():
+                raise ApiValidationError({"visits": _("Give row numbers as keys.")})
+            lab_importing.choose_visit(
+                user=request.user, lab_import=found, number=int(number), visit_id=visit_id
+            )
+        try:
+            lab_importing.commit_import(user=request.user, lab_import=found)
+        except lab_importing.PreviewChanged as exc:
+            body = serializers.LabImportSerializer(_lab_imports(request.user).get(pk=pk)).data
+            return Response({"detail": str(exc.message), "lab_import": body}, status=status.HTTP_409_CONFLICT)
+        return Response(serializers.LabImportSerializer(_lab_imports(request.user).get(pk=pk)).data)

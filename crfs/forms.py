@@ -118,10 +118,12 @@ def expand_partial_dates(values: dict, names) -> dict:
 class RowForm(forms.ModelForm):
     """One row of a child table; an empty extra row is ignored, a filled one needs its first field."""
 
+    extra_rows = 2  # empty rows drawn under the stored ones ("Add a row" adds more)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
-            if name in ("id", "DELETE"):
+            if name in ("id", "DELETE") or name not in self._meta.fields:
                 continue
             model_field = self._meta.model._meta.get_field(name)
             field.required = name == self._meta.fields[0]
@@ -131,10 +133,27 @@ class RowForm(forms.ModelForm):
             if isinstance(field.widget, forms.CheckboxInput):
                 field.widget.attrs["class"] = "form-check-input"
             elif isinstance(field.widget, forms.Select):
-                field.widget.attrs.update({"class": "form-select form-select-sm", "style": "min-width: 9rem"})
+                field.widget.attrs["class"] = "form-select form-select-sm row-select"
             else:
                 field.widget.attrs["class"] = "form-control form-control-sm"
         use_partial_dates(self)
+
+
+def row_errors(tables) -> list[tuple[str, str, str]]:
+    """[(field id, "table · row number · field", message)] of every error of the rows of ``tables``.
+
+    A row's own error (a lock, a conflict) links to the row's first field.
+    """
+    found = []
+    for legend, formset in tables:
+        for index, form in enumerate(formset.forms, start=1):
+            visible = [f for f in form.visible_fields() if f.name != "DELETE"]
+            for name, messages in form.errors.items():
+                field = form[name] if name in form.fields else None
+                anchor = field if field is not None else (visible[0] if visible else None)
+                label = f"{legend} · {index} · {field.label}" if field is not None else f"{legend} · {index}"
+                found += [(anchor.auto_id if anchor is not None else "", label, m) for m in messages]
+    return found
 
 
 class PriorTreatmentForm(RowForm):
@@ -195,7 +214,9 @@ class CRFForm(forms.ModelForm):
                 if self.instance.pk
                 else model.objects.none()
             )
-            formset_class = forms.modelformset_factory(model, form=row_form, extra=2, can_delete=True)
+            formset_class = forms.modelformset_factory(
+                model, form=row_form, extra=row_form.extra_rows, can_delete=True
+            )
             data = self.data if self.is_bound and f"{name}-TOTAL_FORMS" in self.data else None
             self.formsets[name] = formset_class(data, queryset=queryset, prefix=name)
 
@@ -285,14 +306,17 @@ class CRFForm(forms.ModelForm):
         return [Problem(check.message, field=check.field) for check in hard if check.field not in self.errors]
 
     def readable_data(self) -> dict:
-        """The values that could be read, as ``service_data`` gives them (tables only when all rows were)."""
+        """The values that could be read, as ``service_data`` gives them; of a table, the rows that could
+        be read (an unreadable stored row is checked as it is stored), so that the checks of the other
+        rows show together with the unreadable ones."""
         cleaned = self._reasons(expand_partial_dates(getattr(self, "cleaned_data", {}), self.partial_dates))
         data = {
             k: v for k, v in cleaned.items() if k not in ("expected_version", "seen_version", "reason", FIELD)
         }
         for name, formset in self.formsets.items():
-            if formset.is_bound and formset.is_valid():
-                data[name] = self.rows(formset)
+            if formset.is_bound:
+                formset.is_valid()
+                data[name] = self.table_rows(formset, readable_only=True)
         return data
 
     def read_only(self) -> None:
@@ -313,18 +337,7 @@ class CRFForm(forms.ModelForm):
             for message in self.errors.get(name, []):
                 if not self[name].is_hidden:
                     rows.append((self[name].auto_id, str(self.fields[name].label or name), message))
-        for legend, formset in self.tables:
-            for index, form in enumerate(formset.forms, start=1):
-                for name, messages in form.errors.items():
-                    field = form[name] if name in form.fields else None
-                    for message in messages:
-                        label = (
-                            f"{legend} · {index} · {field.label}"
-                            if field is not None
-                            else f"{legend} · {index}"
-                        )
-                        rows.append((field.auto_id if field is not None else "", label, message))
-        return rows
+        return rows + row_errors(self.tables)
 
     def service_kwargs(self) -> dict:
         return {
@@ -369,14 +382,16 @@ class CRFForm(forms.ModelForm):
         data.pop("reason", None)
         for name, formset in self.formsets.items():
             if formset.is_bound:
-                data[name] = self.rows(formset)
+                data[name] = self.table_rows(formset)
         return data
 
     @staticmethod
-    def rows(formset) -> list[dict]:
+    def table_rows(formset, *, readable_only: bool = False) -> list[dict]:
         """The submitted rows as the service takes them: {"id", "remove", field: value}."""
         rows = []
         for form in formset.forms:
+            if readable_only and (form.errors or not hasattr(form, "cleaned_data")):
+                continue
             existing = form.cleaned_data.get("id")
             if existing is None and not form.has_changed():
                 continue

@@ -136,6 +136,7 @@ def save_form(
     seen_version=None,
     keep=None,
     extra_merge=None,
+    action: Action = Action.ENTER_DATA,
 ):
     """Create or update ``spec``'s form at ``visit`` from cleaned ``data``; return the saved instance.
 
@@ -143,9 +144,10 @@ def save_form(
     user did not change keeps the current value; it is applied only once the user has seen the record's
     current version (``seen_version``, the conflict page) and chosen, in ``keep`` ({key: "theirs" or
     "mine"}), for every value both changed. ``extra_merge`` merges rows the caller saves itself.
+    ``action`` is what the permission layer checks: entering data, or importing laboratory results.
     """
     participant = visit.participant
-    require(user, Action.ENTER_DATA, participant.site)
+    require(user, action, participant.site)
     if participant.entered_in_error or visit.entered_in_error:
         raise DomainError(_("This record was entered in error and can no longer change."))
     if (

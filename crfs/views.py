@@ -35,6 +35,7 @@ def casebook(request, pk):
             "titles": {code: (FORMS[code].title if code in FORMS else code) for code in codes},
             "can_enter": can(request.user, Action.ENTER_DATA, participant.site),
             "can_verify": can(request.user, Action.VERIFY, participant.site),
+            "can_print": can(request.user, Action.PRINT_CASEBOOK, participant.site),
         },
     )
 

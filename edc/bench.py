@@ -410,6 +410,26 @@ metric("verify_audit_seconds", unit="s", target="< 60")(_auditchain("verify_audi
 metric("audit_write_overhead_ratio", unit="×", target="< 1.3")(_auditchain("audit_write_overhead_ratio"))
 
 
+def _casebook_pdf_seconds(bench: Bench):
+    from casebooks.bench import casebook_pdf_seconds
+
+    return casebook_pdf_seconds(bench)
+
+
+# The PDF casebook of a participant with 24 months of data (issue 18).
+metric("casebook_pdf_seconds", unit="s", target="< 10")(_casebook_pdf_seconds)
+
+
+def _lab_import_rows_per_second(bench: Bench):
+    from labs.bench import lab_import_rows_per_second
+
+    return lab_import_rows_per_second(bench)
+
+
+# A 10,000-observation FHIR bundle read, previewed and imported through the lab services (labs/bench.py).
+metric("lab_import_rows_per_second", unit="rows/s", target="> 500")(_lab_import_rows_per_second)
+
+
 def _day28(bench: Bench):
     """A coordinator enters a whole Day 28 visit in chromium (``crfs.bench``), once per run: its page
     loads and its time are two metrics."""
@@ -505,7 +525,7 @@ def _proc_value(path: str, key: str) -> str | None:
 def prepare(participants: int) -> dict:
     """Migrate, load the protocol and seed up to ``participants``; return what the database holds."""
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, transaction
 
     from trials.models import Participant
     from trials.synthetic import seed_synthetic, study_from_settings
@@ -525,6 +545,16 @@ def prepare(participants: int) -> dict:
             cursor.execute("VACUUM (ANALYZE)")
         seeded = {"participants": result.participants, "visits": result.visits, "seconds": result.seconds}
         print(f"  {result.participants} participants, {result.visits} visits in {result.seconds:.1f} s")
+    # Their case report forms (efficacy.synthetic): the export metrics time a study with its full data.
+    from efficacy.synthetic import seed_synthetic_crfs
+
+    with transaction.atomic():
+        forms = seed_synthetic_crfs(study=study, seed=existing)
+    if forms["participants"]:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE)")
+        seeded = {**(seeded or {}), "case_report_forms": forms}
+        print(f"  case report forms of {forms['participants']} participants in {forms['seconds']:.1f} s")
     return {
         "study": study,
         "participants": Participant.objects.filter(site__study=study).count(),

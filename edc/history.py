@@ -22,6 +22,9 @@ class HistoryRow:
     record: str
     label: str
     changes: list[tuple[str, object, object]]
+    # The tracked object, as (model label, id): lets a caller that asked for many records at once
+    # sort the rows back to each of them.
+    key: tuple[str, str] = ("", "")
 
 
 def _field_labels(model_label):
@@ -71,6 +74,7 @@ def history_rows(objects, *, tz: str) -> list[HistoryRow]:
                 record=by_key.get((event.pgh_obj_model, str(event.pgh_obj_id)), event.pgh_obj_id),
                 label=event.pgh_label,
                 changes=changes,
+                key=(event.pgh_obj_model, str(event.pgh_obj_id)),
             )
         )
     return rows

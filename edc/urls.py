@@ -7,6 +7,7 @@ from django.views.i18n import set_language
 from accounts import views as account_views
 from accounts.middleware import two_factor_exempt
 from api import urls as api_urls
+from casebooks import views as casebook_views
 from crfs import views as crf_views
 from monitoring import views as monitoring_views
 from trials import views as trial_views
@@ -44,8 +45,10 @@ urlpatterns = [
     path("participants/<int:pk>/history/", trial_views.participant_history, name="participant_history"),
     path("participants/<int:pk>/unscheduled-visit/", visit_views.add_unscheduled, name="visit_unscheduled"),
     path("participants/<int:pk>/casebook/", crf_views.casebook, name="casebook"),
+    path("participants/<int:pk>/casebook/pdf/", casebook_views.casebook_pdf_participant, name="casebook_pdf"),
     path("participants/<int:pk>/<slug:action>/", trial_views.participant_action, name="participant_action"),
     path("", include("labs.urls")),  # before the generic form routes: serves forms/labs/
+    path("", include("medications.urls")),  # likewise: forms/medications/ is the visit's table of entries
     path("visits/<int:visit_pk>/forms/<slug:code>/", crf_views.form_entry, name="form_entry"),
     path("visits/<int:visit_pk>/forms/<slug:code>/check/", crf_views.form_check, name="form_check"),
     path(
@@ -62,6 +65,7 @@ urlpatterns = [
     path("monitoring/", include("monitoring.urls_review")),  # SDV and locks
     path("signatures/", include("signatures.urls")),
     path("exports/", include("exports.urls")),
+    path("casebooks/", include("casebooks.urls")),
     path("safety/", include("adverse_events.urls")),
     path("disease-activity/", include("disease_activity.urls")),
     path("efficacy/", include("efficacy.urls")),

@@ -4,30 +4,32 @@
   installed) run as ``manage.py export`` in a child process: its wall time, and its peak resident
   memory as the kernel reports it for that process (``os.wait4``), so the bench's own memory does
   not count. Both metrics share one run.
-- ``export_vs_copy_ratio``: the wide CSV of the largest table (the visits, on synthetic data) as the
-  export writes it (joins, labels, formatting) over a plain ``COPY (SELECT its columns) TO STDOUT``
-  of the same rows into a file; the median of three runs each.
+- ``export_vs_copy_ratio``: the whole export (the same formats, run in the bench's process) over the
+  physical floor measured in the same run: ``COPY table TO STDOUT`` into files of every table the
+  export's queries read. The tables are found from the statements the export runs (Django's execute
+  wrapper, and psycopg's ``copy()`` for the files streamed by COPY), not from a list kept by hand.
 """
 
 import importlib.util
+import io
 import os
-import statistics
+import re
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 # Django and the models are imported inside the functions: edc.bench imports this module before
 # it configures Django.
 
-RUNS = 3
 _RUN_CACHE: dict[int, dict] = {}
 
 
 def available_formats() -> list[str]:
     formats = ["csv"]
-    formats += [f for f in ("odm", "sdtm") if importlib.util.find_spec(f"exports.{f}") is not None]
+    formats += [f for f in ("odm", "sdtm", "adam") if importlib.util.find_spec(f"exports.{f}") is not None]
     return [*formats, "audit"]
 
 
@@ -92,54 +94,90 @@ def export_peak_rss_mb(bench):
     return Measured(run["peak_rss_mb"], {"formats": run["formats"], "seconds": round(run["seconds"], 2)})
 
 
+@contextmanager
+def _statements():
+    """Every SQL statement run on this thread's connection meanwhile, ``COPY`` ones included (the CSV
+    writer streams through psycopg's ``copy()``, which Django's execute wrappers do not see)."""
+    import psycopg
+    from django.db import connection
+
+    seen: list[str] = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    original = psycopg.Cursor.copy
+
+    def copy(cursor, statement, *args, **kwargs):
+        seen.append(statement if isinstance(statement, str) else statement.as_string(cursor.connection))
+        return original(cursor, statement, *args, **kwargs)
+
+    psycopg.Cursor.copy = copy
+    try:
+        with connection.execute_wrapper(wrapper):
+            yield seen
+    finally:
+        psycopg.Cursor.copy = original
+
+
+def tables_read(statements: list[str]) -> list[str]:
+    """The database tables that ``statements`` name (every table the export's queries touch)."""
+    from django.db import connection
+
+    known = set(connection.introspection.table_names())
+    named = set()
+    for sql in statements:
+        named |= {word for word in re.findall(r"[a-z_][a-z0-9_]*", sql.lower()) if word in known}
+    return sorted(named)
+
+
 def export_vs_copy_ratio(bench):
+    """The whole export (every format, in this process) over ``COPY table TO STDOUT`` of every table its
+    queries read, into files: what the export adds to the physical floor of reading its data."""
+    from django.core.management import call_command
     from django.db import connection
 
     from edc.bench import Measured
 
-    from . import csv_export
-    from .options import ExportOptions
-
-    options = ExportOptions(study_id=bench.study.pk, formats=("csv",))
-    tables = csv_export.tables(bench.study, options)
-    table = max(tables, key=lambda t: t.queryset.count())
-    rows = table.queryset.count()
-    columns = csv_export._columns(table, options)
-    wide_sql, params = csv_export._wide_sql(table, columns)
-    header = [name for name, _ in columns]
-    raw = [f.attname for f in table.queryset.model._meta.concrete_fields]
-    plain_sql, plain_params = table.queryset.values_list(*raw).query.sql_with_params()
-
-    def plain(path):
-        with (
-            path.open("wb") as out,
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY ({plain_sql}) TO STDOUT", plain_params or None) as copy,
-        ):
-            for block in copy:
-                out.write(block)
-
-    export_times, copy_times = [], []
+    formats = available_formats()
     with tempfile.TemporaryDirectory(prefix="edc-export-bench-") as tmp:
-        for _ in range(RUNS):
+        out = Path(tmp) / "out"
+        with _statements() as statements:
             started = time.perf_counter()
-            csv_export.copy_to(Path(tmp) / "wide.csv", header, wide_sql, params)
-            export_times.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            plain(Path(tmp) / "plain.txt")
-            copy_times.append(time.perf_counter() - started)
+            call_command(
+                "export",
+                format=",".join(formats),
+                out=str(out),
+                study=bench.study.nct_id,
+                stdout=io.StringIO(),
+            )
+            export_seconds = time.perf_counter() - started
+        tables = tables_read(statements)
+        sizes = {}
         started = time.perf_counter()
-        long_counts = csv_export.write_table(table, options, Path(tmp))
-        both_seconds = time.perf_counter() - started
-    export_s, copy_s = statistics.median(export_times), statistics.median(copy_times)
+        for table in tables:
+            path = Path(tmp) / f"{table}.copy"
+            with (
+                path.open("wb") as handle,
+                connection.cursor() as cursor,
+                cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} TO STDOUT") as copy,
+            ):
+                for block in copy:
+                    handle.write(block)
+            sizes[table] = path.stat().st_size
+        copy_seconds = time.perf_counter() - started
     return Measured(
-        export_s / copy_s,
+        export_seconds / copy_seconds,
         {
-            "table": table.name,
-            "rows": rows,
-            "export_wide_seconds": round(export_s, 4),
-            "copy_seconds": round(copy_s, 4),
-            "wide_and_long_seconds": round(both_seconds, 4),
-            "long_rows": long_counts.get(f"{table.name}_long.csv"),
+            "formats": formats,
+            "export_seconds": round(export_seconds, 2),
+            "copy_seconds": round(copy_seconds, 2),
+            "statements": len(statements),
+            "tables": len(tables),
+            "copied_mb": round(sum(sizes.values()) / 2**20, 1),
+            "largest_tables_mb": {
+                t: round(n / 2**20, 1) for t, n in sorted(sizes.items(), key=lambda kv: -kv[1])[:8]
+            },
         },
     )

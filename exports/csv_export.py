@@ -30,7 +30,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, F, Func, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Count, F, Func, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import translation
 
@@ -68,7 +68,7 @@ DICTIONARY_COLUMNS = [
 # The key columns of every wide file, as the data dictionary describes them.
 KEY_LABELS = {
     "study_id": ("participant key: the study id (a participant never enrolled: its screening number, "
-                 "or NOT-ENROLLED-<n> when de-identified)", "text"),
+                 "or its stored pseudonym NOT-ENROLLED-<random> when de-identified)", "text"),
     "site": ("site code", "text"),
     "visit": ("visit code (empty for records without a visit)", "text"),
     "visit_date": ("visit date", "date"),
@@ -77,6 +77,11 @@ KEY_LABELS = {
                   "integer"),
 }  # fmt: skip
 
+DEIDENTIFIED_RECORD_KEY = (
+    "record key: <study_id>.<n>, the participant's n-th record of the table in entry order (an adverse "
+    "event: its AE number); a child row adds .<m>, its number within the form (form_record_id)",
+    "text",
+)
 _UNIT = re.compile(r"\(([^(),]{1,15})\)\s*$")
 
 
@@ -348,7 +353,8 @@ def tables(study, options: ExportOptions) -> list[Table]:
                 link,
                 "pk",
             )
-            variables = [Variable("form_record_id", link, str(rel.field.verbose_name), "integer")]
+            kind = "text" if options.deidentify else "integer"  # de-identified: the form's record key
+            variables = [Variable("form_record_id", link, str(rel.field.verbose_name), kind)]
             variables += _variables(child, options, exclude={link}, date_base=f"{link}__visit__visit_date")
             name = f"{spec.code}.{rel.name}"
             result.append(
@@ -416,12 +422,50 @@ def _typed(expression, var: "Variable"):
 
 def subject_key_expression(p: str, options: ExportOptions):
     """SQL of ``odm.subject_key``: the study id; else the screening number, or in a de-identified export
-    (which holds no screening number) ``NOT-ENROLLED-<n>``."""
-    if options.deidentify:
-        fallback = Concat(Value("NOT-ENROLLED-"), Cast(F(f"{p}pk") if p else F("pk"), models.TextField()))
-    else:
-        fallback = F(f"{p}screening_number")
+    (which holds no screening number) the stored pseudonym (``deid.ensure_pseudonyms``)."""
+    fallback = F(f"{p}pseudonym__key") if options.deidentify else F(f"{p}screening_number")
     return Neutral(Coalesce(F(f"{p}study_id"), fallback, output_field=models.TextField()))
+
+
+def _ordinal(model, group: str, outer_group: str, outer_pk: str = "pk"):
+    """SQL of ``deid.record_numbers``: the record's number among the rows of ``model`` with the same
+    ``group`` (its participant, or the form of a child row), in the order they were entered."""
+    rows = (
+        model.objects.filter(**{group: OuterRef(outer_group), "pk__lte": OuterRef(outer_pk)})
+        .order_by()
+        .values(group)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Cast(Subquery(rows, output_field=models.IntegerField()), models.TextField())
+
+
+def record_key_expression(table: Table, options: ExportOptions, *, parent: bool = False):
+    """SQL of ``record_id`` (``parent``: of a child row's ``form_record_id``): the record's id, or in a
+    de-identified export ``<subject key>.<n>``, the participant's n-th record of the table (an adverse
+    event: its AE number); a child row adds ``.<m>``, its number within its form. A database id would
+    link the file back to the identifiable data."""
+    if not options.deidentify:
+        return F("pk")
+    model, p = table.queryset.model, table.participant
+    key = subject_key_expression(p, options)
+    if table.name == "participants":
+        return key
+    if model is AdverseEvent:
+        return Concat(key, Value("."), Cast(F("number"), models.TextField()), output_field=models.TextField())
+    if p == "participant__":
+        return Concat(
+            key, Value("."), _ordinal(model, "participant", "participant_id"), output_field=models.TextField()
+        )
+    link = p.removesuffix("__participant__")
+    form = model._meta.get_field(link).related_model
+    form_key = Concat(
+        key, Value("."), _ordinal(form, "participant", f"{link}__participant_id", f"{link}_id"),
+        output_field=models.TextField(),
+    )  # fmt: skip
+    if parent:
+        return form_key
+    return Concat(form_key, Value("."), _ordinal(model, link, f"{link}_id"), output_field=models.TextField())
 
 
 def _columns(table: Table, options: ExportOptions) -> list[tuple[str, object]]:
@@ -445,11 +489,13 @@ def _columns(table: Table, options: ExportOptions) -> list[tuple[str, object]]:
     study_day = (
         DaysBetween(visit_date, day0) if visit_date is not None else Value(None, models.IntegerField())
     )
-    columns += [("study_day", study_day), ("record_id", F("pk"))]
+    columns += [("study_day", study_day), ("record_id", record_key_expression(table, options))]
     for var in table.variables:
         value = F(var.path)
         if var.missing_of:
             value = _missing_reason(var)
+        elif var.name == "form_record_id" and options.deidentify:
+            value = record_key_expression(table, options, parent=True)
         elif var.age_at:
             value = AgeInYear(F(var.age_at), F(var.path))
         elif var.as_study_day and var.precision:
@@ -553,6 +599,8 @@ def write_dictionary(all_tables: list[Table], directory: Path, options: ExportOp
                     continue
                 if key == "visit_date" and options.deidentify:
                     label += " (shifted by the participant's offset)"
+                if key == "record_id" and options.deidentify:
+                    label, kind = DEIDENTIFIED_RECORD_KEY
                 out.writerow([table.name, table.form, key, "key", label, kind, "", "", "", ""])
             for v in table.variables:
                 codes = "; ".join(f"{k}={label}" for k, label in v.choices.items())
@@ -576,6 +624,8 @@ def write_csv(
     directory.mkdir(parents=True, exist_ok=True)
     if options.deidentify and options.date_mode == "shift":
         deid.ensure_date_shifts(scope.participant_scope(study, options).values("pk"))
+    elif options.deidentify:
+        deid.ensure_pseudonyms(scope.participant_scope(study, options).values("pk"))
     counts: dict[str, int] = {}
     with translation.override("en"):
         all_tables = tables(study, options)

@@ -1,13 +1,24 @@
-"""Define-XML 2.1 metadata of the SDTM export (``define.xml``), valid against CDISC's Define-XML 2.1
-schema (shipped by odmlib: ``odmlib/schemas/define/2.1/define2-1-0.xsd``).
+"""Define-XML 2.1 metadata of the SDTM and ADaM exports (``define.xml`` in each folder), valid against
+CDISC's Define-XML 2.1 schema (shipped by odmlib: ``odmlib/schemas/define/2.1/define2-1-0.xsd``).
 
 One ``ItemGroupDef`` per dataset shipped (name, label, class, structure, keys, the transport file
 as ``def:leaf``), one ``ItemDef`` per variable (type, length measured on the data, label, origin),
 code lists for the variables filled from CDISC Controlled Terminology (``exports/ct/sdtm-ct.yaml``,
-with its NCI codes), and comments stating the study-day convention and the ASCII rule. ``define.csv``
-stays beside it as a plain table for readers without Define-XML tooling.
+with its NCI codes) or from a sponsor list the variable carries (ADaM ``PARAMCD``), a ``MethodDef``
+for each variable whose derivation the dataset describes (ADaM), and comments stating the study-day
+convention and the ASCII rule. ``define.csv`` stays beside it as a plain table for readers without
+Define-XML tooling.
+
+What differs between the two standards (implementation guide, purpose, classes, structures, keys,
+which variables are mandatory) is a :class:`Model`; ``SDTM`` and ``ADAM`` are the two this project
+writes. A variable may carry more than ``name``, ``label``, ``type`` and ``origin`` (see
+``exports.adam.AVar``): ``source`` (the predecessor it is copied from), ``method`` (its derivation),
+``display_format`` (``DATE9.`` for a numeric SAS date), ``codelist`` (a CT codelist name), ``terms``
+(a sponsor code list: (code, decode) pairs) and ``mandatory``.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,11 +35,13 @@ NSMAP = {None: ODM_NS, "def": DEF_NS, "xlink": XLINK_NS}
 DEFINE_XML = "define.xml"
 IG_STANDARD = "STD.SDTMIG.3.4"
 CT_STANDARD = "STD.CT.SDTM"
+MEDDRA, MEDDRA_CODE = "MEDDRA", "MEDDRA.CODE"
 
 CLASSES = {
     "DM": "SPECIAL PURPOSE", "SV": "SPECIAL PURPOSE", "DS": "EVENTS", "MH": "EVENTS", "AE": "EVENTS",
     "IE": "FINDINGS", "LB": "FINDINGS", "VS": "FINDINGS", "RS": "FINDINGS", "FA": "FINDINGS ABOUT",
-    "CM": "INTERVENTIONS", "EX": "INTERVENTIONS", "SUPPDM": "RELATIONSHIP", "TE": "TRIAL DESIGN",
+    "CM": "INTERVENTIONS", "EX": "INTERVENTIONS", "SUPPDM": "RELATIONSHIP", "RELREC": "RELATIONSHIP",
+    "TE": "TRIAL DESIGN",
     "TA": "TRIAL DESIGN", "TV": "TRIAL DESIGN", "TI": "TRIAL DESIGN", "TS": "TRIAL DESIGN",
 }  # fmt: skip
 STRUCTURES = {
@@ -45,6 +58,7 @@ STRUCTURES = {
     "CM": "One record per recorded medication per subject",
     "EX": "One record per administration per subject",
     "SUPPDM": "One record per supplemental qualifier per subject",
+    "RELREC": "One record per related record or group of records",
     "TE": "One record per planned element",
     "TA": "One record per planned element per arm",
     "TV": "One record per planned visit per arm",
@@ -54,18 +68,74 @@ STRUCTURES = {
 KEYS = {
     "DM": ("STUDYID", "USUBJID"), "SV": ("STUDYID", "USUBJID", "VISITNUM"),
     "SUPPDM": ("STUDYID", "RDOMAIN", "USUBJID", "QNAM"), "TE": ("STUDYID", "ETCD"),
+    "RELREC": ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "RELID"),
     "TA": ("STUDYID", "ARMCD", "TAETORD"), "TV": ("STUDYID", "VISITNUM", "ARMCD"),
     "TI": ("STUDYID", "IETESTCD"), "TS": ("STUDYID", "TSPARMCD", "TSSEQ"),
 }  # fmt: skip
-# Variables filled from CDISC CT -> codelist name in exports/ct/sdtm-ct.yaml
+# Variables filled from CDISC CT -> codelist name in exports/ct/sdtm-ct.yaml (DSDECOD: the union of
+# PROTMLST and NCOMPLT, which DSCAT selects between; MEDDRA: the dictionary, external to CDISC CT).
 CODED = {
-    "SEX": "SEX", "AGEU": "AGEU", "RACE": "RACE", "ETHNIC": "ETHNIC", "ARMNRS": "ARMNRS", "EPOCH": "EPOCH",
-    "DSCAT": "DSCAT", "AESER": "NY", "DTHFL": "NY", "TSPARMCD": "TSPARMCD", "TSVALNF": "TSNF",
-    "AESCONG": "NY", "AESDISAB": "NY", "AESDTH": "NY", "AESHOSP": "NY", "AESLIFE": "NY", "AESMIE": "NY",
-    "AEOUT": "OUT", "AEACN": "ACN", "EXROUTE": "ROUTE", "EXDOSFRM": "FRM",
+    "SEX": "SEX", "AGEU": "AGEU", "RACE": "RACE", "ETHNIC": "ETHNIC", "ARMNRS": "ARMNULRS", "EPOCH": "EPOCH",
+    "DSCAT": "DSCAT", "DSDECOD": "DSDECOD", "AESER": "NY", "DTHFL": "NY", "TSPARMCD": "TSPARMCD",
+    "TSVALNF": "TSNF", "AESCONG": "NY", "AESDISAB": "NY", "AESDTH": "NY", "AESHOSP": "NY", "AESLIFE": "NY",
+    "AESMIE": "NY", "AEOUT": "OUT", "AEACN": "ACN", "EXROUTE": "ROUTE", "EXDOSFRM": "FRM",
+    "AELLT": MEDDRA, "AEDECOD": MEDDRA, "AEBODSYS": MEDDRA, "AESOC": MEDDRA,
+    "AELLTCD": MEDDRA_CODE, "AEBDSYCD": MEDDRA_CODE, "AESOCCD": MEDDRA_CODE,
 }  # fmt: skip
-ORIGINS = {"CRF": "Collected", "Derived": "Derived", "Assigned": "Assigned", "Protocol": "Protocol"}
-INTEGER_NAMES = {"AGE", "VISITNUM", "VISITDY", "TAETORD", "AESPID"}
+DSDECOD_CODELISTS = ("PROTMLST", "NCOMPLT")
+COMMENTS = {"AEDECOD": "COM.AEDECOD", "AELLT": "COM.AEDECOD"}
+ORIGINS = {
+    "CRF": "Collected",
+    "Derived": "Derived",
+    "Assigned": "Assigned",
+    "Protocol": "Protocol",
+    "Predecessor": "Predecessor",
+}
+INTEGER_NAMES = {"AGE", "VISITNUM", "VISITDY", "TAETORD", "AESPID", "AELLTCD", "AEBDSYCD", "AESOCCD"}
+
+
+def _sdtm_mandatory(domain_code: str, var) -> bool:
+    required = {"STUDYID", "DOMAIN", "USUBJID", f"{domain_code}SEQ", f"{domain_code}TESTCD",
+                f"{domain_code}TEST", f"{domain_code}TERM", f"{domain_code}TRT", "RDOMAIN", "QNAM",
+                "QLABEL", "QVAL"}  # fmt: skip
+    return var.name in required
+
+
+@dataclass(frozen=True)
+class Model:
+    """The standard a define file describes and what it says about each dataset."""
+
+    ig_name: str  # def:Standard Name: SDTMIG, ADaMIG
+    ig_version: str
+    purpose: str  # ItemGroupDef Purpose: Tabulation, Analysis
+    description: str  # of the MetaDataVersion
+    classes: dict[str, str]
+    structures: dict[str, str]
+    keys: dict[str, tuple[str, ...]]
+    sub_classes: dict[str, str] = field(default_factory=dict)
+    # keys of a dataset not in ``keys``: STUDYID, USUBJID and its --SEQ
+    default_keys: Callable[[str], tuple[str, ...]] = lambda code: ("STUDYID", "USUBJID", f"{code}SEQ")
+    mandatory: Callable = lambda code, var: bool(getattr(var, "mandatory", False))
+    single_record: frozenset = frozenset()  # datasets with one record per subject (Repeating="No")
+    domain_attribute: bool = True  # ItemGroupDef Domain="<code>" (SDTM, not SUPP-- nor ADaM)
+    study_day_comment: bool = True  # --DY variables point to the SDTM study-day comment
+
+    @property
+    def standard_oid(self) -> str:
+        return f"STD.{self.ig_name}.{self.ig_version}"
+
+
+SDTM = Model(
+    ig_name="SDTMIG",
+    ig_version="3.4",
+    purpose="Tabulation",
+    description="SDTM datasets of the study's EDC export",
+    classes=CLASSES,
+    structures=STRUCTURES,
+    keys=KEYS,
+    mandatory=_sdtm_mandatory,
+    single_record=frozenset({"DM"}),
+)
 
 
 def _q(name: str, ns: str = ODM_NS) -> str:
@@ -82,27 +152,88 @@ def _description(parent, text: str):
 def _data_type(var) -> str:
     if var.type == "Char":
         return "datetime" if var.name.endswith("DTC") else "text"
-    if var.name in INTEGER_NAMES or var.name.endswith(("SEQ", "DY")):
-        return "integer"
+    if getattr(var, "display_format", "") or var.name in INTEGER_NAMES or var.name.endswith(("SEQ", "DY")):
+        return "integer"  # a numeric SAS date is an integer number of days with a display format
     return "float"
 
 
-def _mandatory(domain_code: str, var) -> str:
-    required = {"STUDYID", "DOMAIN", "USUBJID", f"{domain_code}SEQ", f"{domain_code}TESTCD",
-                f"{domain_code}TEST", f"{domain_code}TERM", f"{domain_code}TRT", "RDOMAIN", "QNAM",
-                "QLABEL", "QVAL"}  # fmt: skip
-    return "Yes" if var.name in required else "No"
+def _codelist_oid(code: str, var) -> str | None:
+    if getattr(var, "terms", ()):
+        return f"CL.{code}.{var.name}"
+    name = getattr(var, "codelist", "") or CODED.get(var.name)
+    return f"CL.{name}" if name else None
 
 
-def write_define_xml(written, directory: Path, *, study, options) -> dict[str, int]:
-    """``written``: (domain, variables, rows, lengths) of each dataset shipped. Returns
-    {"define.xml": number of ItemDefs}."""
+AE_CODING = (
+    "Coded from the MedDRA codes NCI publishes for each CTCAE v5.0 term (adverse_events/data/"
+    "ctcae_v5_meddra.csv): a CTCAE term is a MedDRA 20.1 Lowest Level Term (AELLT, AELLTCD), grouped "
+    "by its primary SOC (AEBODSYS/AESOC and their codes). CTCAE does not publish the Preferred Term, so "
+    "AEDECOD holds the CTCAE term (the LLT) and AEPTCD/AEHLT/AEHLGT are not shipped. A term outside "
+    "CTCAE v5.0 (Other, specify; ICANS, IEC-HS, acute GvHD graded by consensus scales) is left "
+    "uncoded and listed in uncoded_terms.csv for the data manager."
+)
+
+
+def _terms(codelist) -> dict:
+    """{term: NCI code or ""} of a codelist in exports/ct/sdtm-ct.yaml (terms as a mapping or a list)."""
+    terms = codelist["terms"]
+    return dict(terms) if isinstance(terms, dict) else dict.fromkeys(terms, "")
+
+
+def codelist_terms(name: str, ct: dict) -> dict:
+    """{term: NCI code} of the define's code list ``name``, with the sponsor's extensions (code "")."""
+    if name == "DSDECOD":
+        terms = {}
+        for part in DSDECOD_CODELISTS:
+            terms.update(codelist_terms(part, ct))
+        return terms
+    terms = _terms(ct["codelists"][name])
+    for term in ct.get("extended", {}).get(name, []):
+        terms.setdefault(term, "")
+    return terms
+
+
+def _codelist(version, name: str, ct: dict) -> None:
+    if name in (MEDDRA, MEDDRA_CODE):
+        from adverse_events import coding
+
+        label = f"MedDRA {coding.MEDDRA_VERSION} (from CTCAE v{coding.CTCAE_VERSION})"
+        element = etree.SubElement(
+            version,
+            _q("CodeList"),
+            {"OID": f"CL.{name}", "Name": label, "DataType": "integer" if name == MEDDRA_CODE else "text"},
+        )
+        etree.SubElement(element, _q("ExternalCodeList"), Dictionary="MedDRA", Version=coding.MEDDRA_VERSION)
+        return
+    cdisc = name == "DSDECOD" or "code" in ct["codelists"][name]
+    attributes = {"OID": f"CL.{name}", "Name": name, "DataType": "text"}
+    if cdisc:
+        attributes[_q("StandardOID", DEF_NS)] = CT_STANDARD
+    element = etree.SubElement(version, _q("CodeList"), attributes)
+    extended = set(ct.get("extended", {}).get(name, ()))
+    if name == "DSDECOD":
+        extended = {t for part in DSDECOD_CODELISTS for t in ct.get("extended", {}).get(part, ())}
+    for term, code in codelist_terms(name, ct).items():
+        item = etree.SubElement(
+            element,
+            _q("EnumeratedItem"),
+            {"CodedValue": term, **({_q("ExtendedValue", DEF_NS): "Yes"} if term in extended else {})},
+        )
+        if code:
+            etree.SubElement(item, _q("Alias"), Context="nci:ExtCodeID", Name=code)
+    if name != "DSDECOD" and cdisc:
+        etree.SubElement(element, _q("Alias"), Context="nci:ExtCodeID", Name=ct["codelists"][name]["code"])
+
+
+def write_define_xml(written, directory: Path, *, study, options, model: Model = SDTM) -> dict[str, int]:
+    """``written``: (dataset, variables, rows, lengths) of each dataset shipped, described by
+    ``model`` (SDTM unless told). Returns {"define.xml": number of ItemDefs}."""
     ct = trial_design.controlled_terminology()
     odm = etree.Element(
         _q("ODM"),
         {
             "FileType": "Snapshot",
-            "FileOID": f"DEFINE.{study.code}",
+            "FileOID": f"DEFINE.{study.code}.{model.ig_name}",
             "CreationDateTime": datetime.now(UTC).replace(microsecond=0).isoformat(),
             "ODMVersion": "1.3.2",
             "Originator": "EDC",
@@ -119,13 +250,14 @@ def write_define_xml(written, directory: Path, *, study, options) -> dict[str, i
         ("ProtocolName", study.code),
     ):
         etree.SubElement(variables, _q(tag)).text = text
+    short = model.ig_name.removesuffix("IG")
     version = etree.SubElement(
         study_element,
         _q("MetaDataVersion"),
         {
-            "OID": f"MDV.{study.code}.SDTMIG.3.4",
-            "Name": f"{study.code} SDTM" + (" (de-identified)" if options.deidentify else ""),
-            "Description": "SDTM datasets of the study's EDC export",
+            "OID": f"MDV.{study.code}.{model.ig_name}.{model.ig_version}",
+            "Name": f"{study.code} {short}" + (" (de-identified)" if options.deidentify else ""),
+            "Description": model.description,
             _q("DefineVersion", DEF_NS): "2.1.0",
             _q("CommentOID", DEF_NS): "COM.ASCII",
         },
@@ -133,7 +265,7 @@ def write_define_xml(written, directory: Path, *, study, options) -> dict[str, i
     standards = etree.SubElement(version, _q("Standards", DEF_NS))
     etree.SubElement(
         standards, _q("Standard", DEF_NS),
-        OID=IG_STANDARD, Name="SDTMIG", Type="IG", Version="3.4", Status="Final",
+        OID=model.standard_oid, Name=model.ig_name, Type="IG", Version=model.ig_version, Status="Final",
     )  # fmt: skip
     etree.SubElement(
         standards, _q("Standard", DEF_NS),
@@ -141,7 +273,7 @@ def write_define_xml(written, directory: Path, *, study, options) -> dict[str, i
         Version=ct["package"].removeprefix("SDTM CT ").strip(), Status="Final",
     )  # fmt: skip
 
-    item_defs, used_codelists = [], set()
+    item_defs, ct_codelists, sponsor_codelists, methods = [], set(), {}, []
     for domain, domain_vars, _rows, lengths in written:
         code = domain.code
         group = etree.SubElement(
@@ -150,62 +282,92 @@ def write_define_xml(written, directory: Path, *, study, options) -> dict[str, i
             {
                 "OID": f"IG.{code}",
                 "Name": code,
-                "Repeating": "No" if code == "DM" else "Yes",
-                "IsReferenceData": "Yes" if CLASSES[code] == "TRIAL DESIGN" else "No",
+                "Repeating": "No" if code in model.single_record else "Yes",
+                "IsReferenceData": "Yes" if model.classes[code] == "TRIAL DESIGN" else "No",
                 "SASDatasetName": code,
-                **({} if code.startswith("SUPP") else {"Domain": code}),
-                "Purpose": "Tabulation",
-                _q("Structure", DEF_NS): STRUCTURES[code],
+                **({"Domain": code} if model.domain_attribute and not code.startswith("SUPP") else {}),
+                "Purpose": model.purpose,
+                _q("Structure", DEF_NS): model.structures[code],
                 _q("ArchiveLocationID", DEF_NS): f"LF.{code}",
-                _q("StandardOID", DEF_NS): IG_STANDARD,
+                _q("StandardOID", DEF_NS): model.standard_oid,
             },
         )
         _description(group, domain.label)
-        keys = KEYS.get(code, ("STUDYID", "USUBJID", f"{code}SEQ"))
+        keys = model.keys.get(code) or model.default_keys(code)
         for order, var in enumerate(domain_vars, start=1):
             oid = f"IT.{code}.{var.name}"
-            ref = {"ItemOID": oid, "OrderNumber": str(order), "Mandatory": _mandatory(code, var)}
+            ref = {
+                "ItemOID": oid,
+                "OrderNumber": str(order),
+                "Mandatory": "Yes" if model.mandatory(code, var) else "No",
+            }
             if var.name in keys:
                 ref["KeySequence"] = str(keys.index(var.name) + 1)
+            if getattr(var, "method", ""):
+                ref["MethodOID"] = f"MT.{code}.{var.name}"
+                methods.append((ref["MethodOID"], f"{code}.{var.name}", var.method))
             etree.SubElement(group, _q("ItemRef"), ref)
-            item_defs.append((oid, var, lengths.get(var.name, 8)))
-        etree.SubElement(group, _q("Class", DEF_NS), Name=CLASSES[code])
+            item_defs.append((code, oid, var, lengths.get(var.name, 8)))
+        group_class = etree.SubElement(group, _q("Class", DEF_NS), Name=model.classes[code])
+        if code in model.sub_classes:
+            etree.SubElement(group_class, _q("SubClass", DEF_NS), Name=model.sub_classes[code])
         leaf = etree.SubElement(
             group, _q("leaf", DEF_NS), {"ID": f"LF.{code}", _q("href", XLINK_NS): f"{code}.xpt"}
         )
         etree.SubElement(leaf, _q("title", DEF_NS)).text = f"{code}.xpt"
 
-    for oid, var, length in item_defs:
+    for code, oid, var, length in item_defs:
         data_type = _data_type(var)
         attributes = {"OID": oid, "Name": var.name, "DataType": data_type, "SASFieldName": var.name}
         if data_type in ("text", "integer", "float"):
             attributes["Length"] = str(max(1, length if data_type == "text" else 8))
-        if var.name.endswith("DY") and var.type == "Num":
+        if getattr(var, "display_format", ""):
+            attributes[_q("DisplayFormat", DEF_NS)] = var.display_format
+        if model.study_day_comment and var.name.endswith("DY") and var.type == "Num":
             attributes[_q("CommentOID", DEF_NS)] = "COM.STUDYDAY"
+        elif var.name in COMMENTS:
+            attributes[_q("CommentOID", DEF_NS)] = COMMENTS[var.name]
         item = etree.SubElement(version, _q("ItemDef"), attributes)
         _description(item, var.label)
-        if var.name in CODED:
-            used_codelists.add(CODED[var.name])
-            etree.SubElement(item, _q("CodeListRef"), CodeListOID=f"CL.{CODED[var.name]}")
+        codelist = _codelist_oid(code, var)
+        if codelist:
+            if getattr(var, "terms", ()):
+                sponsor_codelists[codelist] = (f"{code}.{var.name}", var.terms)
+            else:
+                ct_codelists.add(codelist.removeprefix("CL."))
+            etree.SubElement(item, _q("CodeListRef"), CodeListOID=codelist)
         origin = ORIGINS.get(var.origin, "Derived")
-        etree.SubElement(
+        element = etree.SubElement(
             item,
             _q("Origin", DEF_NS),
             {"Type": origin, **({"Source": "Investigator"} if origin == "Collected" else {})},
         )
+        if origin == "Predecessor" and getattr(var, "source", ""):
+            _description(element, var.source)
 
-    for name in sorted(used_codelists):
-        codelist = ct["codelists"][name]
-        element = etree.SubElement(
-            version,
-            _q("CodeList"),
-            {"OID": f"CL.{name}", "Name": name, "DataType": "text", _q("StandardOID", DEF_NS): CT_STANDARD},
+    for name in sorted(ct_codelists):
+        _codelist(version, name, ct)
+    for oid, (name, terms) in sponsor_codelists.items():
+        element = etree.SubElement(version, _q("CodeList"), OID=oid, Name=name, DataType="text")
+        for term, decode in terms:
+            item = etree.SubElement(element, _q("CodeListItem"), CodedValue=term)
+            decoded = etree.SubElement(item, _q("Decode"))
+            translated = etree.SubElement(decoded, _q("TranslatedText"))
+            translated.set(XML_LANG, "en")
+            translated.text = decode
+
+    for oid, name, text in methods:
+        method = etree.SubElement(
+            version, _q("MethodDef"), OID=oid, Name=f"Algorithm for {name}", Type="Computation"
         )
-        for term in codelist["terms"]:
-            etree.SubElement(element, _q("EnumeratedItem"), CodedValue=term)
-        etree.SubElement(element, _q("Alias"), Context="nci:ExtCodeID", Name=codelist["code"])
+        _description(method, text)
 
-    for oid, text in (("COM.STUDYDAY", STUDY_DAY), ("COM.ASCII", ASCII_RULE)):
+    comments = [("COM.ASCII", ASCII_RULE)]
+    if model.study_day_comment:
+        comments.insert(0, ("COM.STUDYDAY", STUDY_DAY))
+    if any(var.name in COMMENTS for _code, _oid, var, _length in item_defs):
+        comments.append(("COM.AEDECOD", AE_CODING))
+    for oid, text in comments:
         comment = etree.SubElement(version, _q("CommentDef", DEF_NS), OID=oid)
         _description(comment, text)
 

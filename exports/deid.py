@@ -5,6 +5,8 @@
   listed in ``CODED_TEXT`` (each with the reason it holds a code, not a person's words);
 - JSON fields are removed unless listed in ``CODED_JSON`` (lists of codes): a stored calculation
   such as the eligibility checklist's ``automatic_results`` reads "born 1990, consent 2026-10-19";
+- a participant never enrolled is keyed by a stored random pseudonym and records by their number
+  within the participant (``subject_key``, ``record_numbers``): no screening number or database id;
 - year of birth becomes age (in whole years, from the year only: the day of birth is never held);
 - dates move *back* by a random offset stored per participant (``DateShift``), the same in every
   export, so intervals between a participant's dates are kept and repeated exports stay consistent,
@@ -94,6 +96,7 @@ def ensure_date_shifts(participant_ids) -> None:
             batch = []
     if batch:
         DateShift.objects.bulk_create(batch, ignore_conflicts=True)
+    ensure_pseudonyms(participant_ids)
 
 
 def offset_for(participant_id: int) -> int:
@@ -118,10 +121,76 @@ def shift(participant_id: int, value: date | datetime | None, days: int | None =
 def subject_key(participant, *, deidentify: bool) -> str:
     """The participant's key in every file of an export (CSV ``study_id``, ODM ``SubjectKey``, SDTM
     ``SUBJID``): the study id; a participant never enrolled is keyed by the screening number, or in a
-    de-identified export (which holds no screening number) by ``NOT-ENROLLED-<n>``."""
+    de-identified export (which holds no screening number, and no database id) by its stored
+    pseudonym ``NOT-ENROLLED-<random>`` (``Pseudonym``)."""
     if participant.study_id or not deidentify:
         return participant.label
-    return f"NOT-ENROLLED-{participant.pk}"
+    return pseudonym_of(participant)
+
+
+PSEUDONYM_PREFIX = "NOT-ENROLLED-"
+# Letters and digits that cannot be mistaken for one another (no 0/O, 1/I/L).
+_PSEUDONYM_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_pseudonym() -> str:
+    return PSEUDONYM_PREFIX + "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(8))
+
+
+def ensure_pseudonyms(participant_ids) -> None:
+    """Create the missing pseudonyms of the never-enrolled participants among ``participant_ids``."""
+    from trials.models import Participant
+
+    from .models import Pseudonym
+
+    for _attempt in range(5):  # a random key that collides with a stored one is drawn again
+        missing = Participant.objects.filter(
+            pk__in=participant_ids, study_id__isnull=True, pseudonym__isnull=True
+        ).values_list("pk", flat=True)
+        batch, created = [], 0
+        for pk in missing.iterator(chunk_size=2000):
+            batch.append(Pseudonym(participant_id=pk, key=new_pseudonym()))
+            if len(batch) >= 2000:
+                Pseudonym.objects.bulk_create(batch, ignore_conflicts=True)
+                created, batch = created + len(batch), []
+        if batch:
+            Pseudonym.objects.bulk_create(batch, ignore_conflicts=True)
+            created += len(batch)
+        if not created:
+            return
+
+
+def pseudonym_of(participant) -> str:
+    """The stored pseudonym of ``participant`` (created on first use)."""
+    from django.core.exceptions import ObjectDoesNotExist
+
+    from .models import Pseudonym
+
+    try:
+        return participant.pseudonym.key
+    except ObjectDoesNotExist:
+        ensure_pseudonyms([participant.pk])
+        return Pseudonym.objects.get(participant_id=participant.pk).key
+
+
+def record_numbers(record_models, participant_ids) -> dict[tuple[type, int], int]:
+    """{(model, id): n}: each record is the participant's n-th of its model, in the order they were
+    entered (records entered in error keep their number, so numbers never change). A de-identified
+    export keys records by these numbers (CSV ``record_id`` ``<subject key>.<n>``, ODM ``FormRepeatKey``),
+    never by their database ids."""
+    numbers = {}
+    for model in record_models:
+        rows = (
+            model.objects.filter(participant_id__in=participant_ids)
+            .order_by("participant_id", "pk")
+            .values_list("participant_id", "pk")
+        )
+        previous, n = None, 0
+        for participant_id, pk in rows.iterator(chunk_size=5000):
+            n = n + 1 if participant_id == previous else 1
+            previous = participant_id
+            numbers[(model, pk)] = n
+    return numbers
 
 
 def age_at(year_of_birth: int | None, on: date | None) -> int | None:

@@ -10,7 +10,14 @@ FORMAT_CHOICES = [
     ("csv", _("CSV: wide and long file per form, with a data dictionary")),
     ("odm", _("CDISC ODM 1.3.2 XML with the audit trail")),
     ("sdtm", _("SDTM-style domains (CSV and SAS XPT) with define.xml")),
-    ("adam", _("Efficacy analysis dataset ADEFF (CSV and SAS XPT, one row per participant and visit)")),
+    (
+        "adam",
+        _(
+            "ADaM datasets (CSV and SAS XPT) with define.xml: ADSL (one row per participant, "
+            "populations, dose level), ADEFF (one row per parameter per visit) and ADAE (adverse events "
+            "with CAR-T windows)"
+        ),
+    ),
     ("audit", _("The study's whole audit trail (CSV; identifiable exports only)")),
 ]
 DATE_MODES = [
@@ -64,6 +71,15 @@ class ExportForm(forms.Form):
         help_text=_("Lets Excel on Chinese Windows open the CSV files with the right characters."),
     )
 
+    odm_pure = forms.BooleanField(
+        label=_("Pure ODM 1.3.2 (without the vendor extension)"),
+        required=False,
+        help_text=_(
+            "The ODM file without queries and source data verification, valid against the official "
+            "ODM 1.3.2 schema as it is."
+        ),
+    )
+
     def __init__(self, *args, study, sites, **kwargs):
         super().__init__(*args, **kwargs)
         self.study = study
@@ -83,6 +99,7 @@ class ExportForm(forms.Form):
                 deidentify=data.get("deidentify", False),
                 date_mode=data.get("date_mode") or "shift",
                 bom=data.get("bom", False),
+                odm_pure=data.get("odm_pure", False),
             )
         return data
 

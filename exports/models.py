@@ -105,7 +105,7 @@ class ExportJob(models.Model):
 
     @property
     def total_rows(self) -> int:
-        return sum(f.get("rows", 0) for f in self.files)
+        return sum(f.get("rows") or 0 for f in self.files)  # a schema file has no rows (None)
 
 
 class ExportDownload(models.Model):
@@ -143,6 +143,26 @@ class DateShift(models.Model):
 
     def __str__(self):
         return f"{self.participant_id}: {self.days:+d} d"
+
+
+@pghistory.track(pghistory.InsertEvent("created"))
+class Pseudonym(models.Model):
+    """The key of a participant never enrolled in de-identified exports (``NOT-ENROLLED-`` and random
+    letters and digits): the study id is the key of the others, and the screening number or the
+    database id would link the file back to the identifiable data. Created on first use; never
+    changes, so every format and every later export keys the participant the same way."""
+
+    participant = models.OneToOneField("trials.Participant", models.PROTECT, related_name="pseudonym")
+    key = models.CharField(_("pseudonymous key"), max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        triggers = [
+            pgtrigger.Protect(name="pseudonym_immutable", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+
+    def __str__(self):
+        return self.key
 
 
 class ListingExport(models.Model):

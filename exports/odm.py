@@ -32,9 +32,11 @@ at a time, and records are read per batch of participants (forms without any rec
 skipped, and only the visits that hold forms or signatures are read, as plain rows).
 """
 
+import copy
 import hashlib
 import json
 import re
+import shutil
 from collections import defaultdict, namedtuple
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -49,7 +51,6 @@ from django.utils import timezone, translation
 from lxml import etree
 
 from crfs.missing import reasons_by_record
-from crfs.models import MissingReason
 from edc.models import FORM_BOOKKEEPING
 from edc.partial_dates import PARTIAL_LENGTH, to_precision
 from trials.models import Participant, VisitDefinition
@@ -60,6 +61,16 @@ from . import deid, scope
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 EDC_NS = "urn:udcar-edc:odm-extension:1"
 NSMAP = {None: ODM_NS, "edc": EDC_NS}
+PURE_NSMAP = {None: ODM_NS}
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+XSI_SCHEMA_LOCATION = f"{{{XSI_NS}}}schemaLocation"
+# The schema files shipped next to ``odm.xml`` (``write_schemas``): the official ODM 1.3.2 schema and, for
+# a file with the vendor extension, the extended schema and the extension's own namespace schema.
+ODM_XSD = "ODM1-3-2.xsd"
+EXTENDED_XSD = "ODM1-3-2-udcar-edc.xsd"
+EXTENSION_XSD_FILE = "udcar-edc-extension.xsd"
+OFFICIAL_XSD_FILES = ("ODM1-3-2.xsd", "ODM1-3-2-foundation.xsd", "xml.xsd", "xmldsig-core-schema.xsd")
+SCHEMA_DIR = Path(__file__).parent / "schemas"
 SOURCE_SYSTEM = "UDCAR EDC"
 BATCH = 500  # participants whose records are read together
 
@@ -80,8 +91,22 @@ def E(tag: str) -> str:  # noqa: N802
     return f"{{{EDC_NS}}}{tag}"
 
 
+def nsmap_of(options) -> dict:
+    """The namespaces of the file: a pure ODM file declares no vendor namespace."""
+    return PURE_NSMAP if options.odm_pure else NSMAP
+
+
+_NOT_OID = re.compile(r"[^A-Za-z0-9]+")
+
+
 def oid_part(value: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", str(value)).strip("_").upper() or "X"
+    return _oid_part(str(value))
+
+
+# OIDs are computed per ItemData (millions in a large study) from a few hundred distinct names.
+@lru_cache(maxsize=8192)
+def _oid_part(text: str) -> str:
+    return _NOT_OID.sub("_", text).strip("_").upper() or "X"
 
 
 # --- Metadata --------------------------------------------------------------------------------------
@@ -131,6 +156,7 @@ def as_study_day(field, options) -> bool:
     return options.deidentify and options.date_mode == "study_day" and isinstance(field, models.DateField)
 
 
+@lru_cache(maxsize=4096)
 def _precision_of(field) -> str:
     """The name of a partial date's precision field ("" for a plain date)."""
     name = f"{field.name}_precision"
@@ -161,6 +187,7 @@ def data_type(field, options) -> tuple[str, dict]:
     return "text", {}
 
 
+@lru_cache(maxsize=8192)
 def item_oid(form_code: str, field_name: str, group: str | None = None) -> str:
     parts = [form_code] + ([group] if group else []) + [field_name]
     return "IT." + ".".join(oid_part(p) for p in parts)
@@ -242,9 +269,13 @@ def study_oid(study) -> str:
 
 
 def study_element(study, options, specs) -> etree._Element:
-    """The ``Study`` element: global variables, measurement units and the metadata version."""
+    """The ``Study`` element: global variables, measurement units and the metadata version (the visits
+    and their forms, then the participant-level events and forms of ``odm_subject``)."""
+    from . import odm_subject
+
+    subject_forms = odm_subject.subject_forms(study, options)
     protocol = study.current_protocol
-    root = etree.Element(Q("Study"), {"OID": study_oid(study)}, nsmap=NSMAP)
+    root = etree.Element(Q("Study"), {"OID": study_oid(study)}, nsmap=nsmap_of(options))
     variables = etree.SubElement(root, Q("GlobalVariables"))
     etree.SubElement(variables, Q("StudyName")).text = study.code
     etree.SubElement(variables, Q("StudyDescription")).text = study.title
@@ -273,6 +304,12 @@ def study_element(study, options, specs) -> etree._Element:
         Q("StudyEventRef"),
         {"StudyEventOID": event_oid(None), "OrderNumber": str(len(definitions) + 1), "Mandatory": "No"},
     )
+    for order, subject_form in enumerate(subject_forms, start=len(definitions) + 2):
+        etree.SubElement(
+            protocol_el,
+            Q("StudyEventRef"),
+            {"StudyEventOID": event_oid(subject_form.event), "OrderNumber": str(order), "Mandatory": "No"},
+        )
     for definition in definitions:
         event = etree.SubElement(
             mdv,
@@ -301,6 +338,22 @@ def study_element(study, options, specs) -> etree._Element:
             Q("FormRef"),
             {"FormOID": form_oid(code), "OrderNumber": str(order), "Mandatory": "No"},
         )
+    for subject_form in subject_forms:
+        event = etree.SubElement(
+            mdv,
+            Q("StudyEventDef"),
+            {
+                "OID": event_oid(subject_form.event),
+                "Name": subject_form.event_name,
+                "Repeating": "No",
+                "Type": "Common",
+            },
+        )
+        etree.SubElement(
+            event,
+            Q("FormRef"),
+            {"FormOID": form_oid(subject_form.code), "OrderNumber": "1", "Mandatory": "No"},
+        )
     for spec in specs:
         form = etree.SubElement(
             mdv,
@@ -315,6 +368,22 @@ def study_element(study, options, specs) -> etree._Element:
         for name, _model in child_sets(spec):
             etree.SubElement(
                 form, Q("ItemGroupRef"), {"ItemGroupOID": group_oid(spec.code, name), "Mandatory": "No"}
+            )
+    for subject_form in subject_forms:
+        form = etree.SubElement(
+            mdv,
+            Q("FormDef"),
+            {
+                "OID": form_oid(subject_form.code),
+                "Name": subject_form.title,
+                "Repeating": "Yes" if subject_form.repeating else "No",
+            },
+        )
+        for group in subject_form.groups:
+            etree.SubElement(
+                form,
+                Q("ItemGroupRef"),
+                {"ItemGroupOID": group_oid(subject_form.code, group.name), "Mandatory": "No"},
             )
     item_defs, codelists, units = [], {}, set()
     for spec in specs:
@@ -335,6 +404,23 @@ def study_element(study, options, specs) -> etree._Element:
                     group, Q("ItemRef"), {"ItemOID": oid, "OrderNumber": str(order), "Mandatory": "No"}
                 )
                 item_defs.append((oid, model, field))
+    for subject_form in subject_forms:
+        for group in subject_form.groups:
+            group_el = etree.SubElement(
+                mdv,
+                Q("ItemGroupDef"),
+                {
+                    "OID": group_oid(subject_form.code, group.name),
+                    "Name": group.label,
+                    "Repeating": "Yes" if group.repeating else "No",
+                },
+            )
+            for order, field in enumerate(group.fields, start=1):
+                oid = item_oid(subject_form.code, field.name, group.name)
+                etree.SubElement(
+                    group_el, Q("ItemRef"), {"ItemOID": oid, "OrderNumber": str(order), "Mandatory": "No"}
+                )
+                item_defs.append((oid, group.model, field))
     for oid, model, field in item_defs:
         _item_def(mdv, oid, model, field, options, codelists, units)
     for oid, (field, dtype) in codelists.items():
@@ -365,7 +451,7 @@ def signature_meanings() -> list[tuple[str, str]]:
 def admin_data_element(study, options) -> etree._Element:
     """Users (login and full name, no contact details), sites as locations and the signature
     definitions. De-identified: users are their OIDs only and a location is named by its site code."""
-    admin = etree.Element(Q("AdminData"), {"StudyOID": study_oid(study)}, nsmap=NSMAP)
+    admin = etree.Element(Q("AdminData"), {"StudyOID": study_oid(study)}, nsmap=nsmap_of(options))
     system = etree.SubElement(admin, Q("User"), {"OID": SYSTEM_USER, "UserType": "Other"})
     etree.SubElement(system, Q("FullName")).text = "system"
     for user in get_user_model().objects.order_by("pk").iterator():
@@ -403,6 +489,7 @@ def admin_data_element(study, options) -> etree._Element:
     return admin
 
 
+@lru_cache(maxsize=256)
 def location_oid(site_code: str) -> str:
     return "LOC." + oid_part(site_code)
 
@@ -425,6 +512,7 @@ class Dates:
         self.participant = participant
         self.options = options
         self.days = shift_days
+        self.audit_records: dict = {}  # (change, site code) → its AuditRecord element (``_audit``)
 
     @property
     def shifting(self) -> bool:
@@ -517,12 +605,19 @@ def last_changes(model, pks, fields) -> dict[int, tuple[Change, dict[str, Change
 def _audit(parent, change: Change, site_code: str, dates: Dates):
     if not dates.timestamps:
         return
-    record = etree.SubElement(parent, Q("AuditRecord"))
-    etree.SubElement(record, Q("UserRef"), {"UserOID": change.user_oid})
-    etree.SubElement(record, Q("LocationRef"), {"LocationOID": location_oid(site_code)})
-    etree.SubElement(record, Q("DateTimeStamp")).text = utc_stamp(dates.moment(change.at))
-    if change.reason and not dates.options.deidentify:  # a reason is free text
-        etree.SubElement(record, Q("ReasonForChange")).text = change.reason
+    # One save changes many fields: its record is built once per participant and copied to each item
+    # (a copy in C is several times cheaper than building the elements again).
+    key = (change, site_code)
+    record = dates.audit_records.get(key)
+    if record is None:
+        record = etree.Element(Q("AuditRecord"))
+        etree.SubElement(record, Q("UserRef"), {"UserOID": change.user_oid})
+        etree.SubElement(record, Q("LocationRef"), {"LocationOID": location_oid(site_code)})
+        etree.SubElement(record, Q("DateTimeStamp")).text = utc_stamp(dates.moment(change.at))
+        if change.reason and not dates.options.deidentify:  # a reason is free text
+            etree.SubElement(record, Q("ReasonForChange")).text = change.reason
+        dates.audit_records[key] = record
+    parent.append(copy.deepcopy(record))
 
 
 def _signature(parent, signature, site_code: str, dates: Dates):
@@ -588,7 +683,8 @@ def _items(parent, form_code, group, instance, changes, options, dates, site_cod
             if field.name in missing:
                 attrib = {"ItemOID": item_oid(form_code, field.name, group), "IsNull": "Yes"}
                 item = etree.SubElement(parent, Q("ItemData"), attrib)
-                item.set(E("MissingReason"), missing[field.name])
+                if not options.odm_pure:  # pure ODM keeps IsNull, the reason is the extension's
+                    item.set(E("MissingReason"), missing[field.name])
                 change = per_field.get(field.attname)
                 if change:
                     _audit(item, change, site_code, dates)
@@ -612,15 +708,17 @@ def _items(parent, form_code, group, instance, changes, options, dates, site_cod
 
 
 def _extension(subject, participant, queries, verifications, options, dates, form_keys):
-    """Queries and source data verification of one participant, in the vendor namespace."""
-    if not dates.timestamps:
+    """Queries and source data verification of one participant, in the vendor namespace (none in a
+    pure ODM file). De-identified, a query or verification is numbered within its subject: its
+    database id would link the file back to the identifiable data."""
+    if not dates.timestamps or options.odm_pure:
         return
     if queries:
         container = etree.SubElement(subject, E("Queries"))
-        for query in queries:
+        for number, query in enumerate(queries, start=1):
             location = form_keys.get((query.content_type_id, query.object_id), {})
             attrib = {
-                "ID": f"Q.{query.pk}",
+                "ID": f"Q.{number if options.deidentify else query.pk}",
                 **location,
                 "Field": query.field_name,
                 "Type": query.query_type,
@@ -650,10 +748,10 @@ def _extension(subject, participant, queries, verifications, options, dates, for
                     message_el.text = message.text
     if verifications:
         container = etree.SubElement(subject, E("SourceVerifications"))
-        for verification in verifications:
+        for number, verification in enumerate(verifications, start=1):
             location = form_keys.get((verification.content_type_id, verification.object_id), {})
             attrib = {
-                "ID": f"SDV.{verification.pk}",
+                "ID": f"SDV.{number if options.deidentify else verification.pk}",
                 **location,
                 "RecordVersion": str(verification.record_version),
                 "VerifiedAt": utc_stamp(dates.moment(verification.verified_at)),
@@ -712,23 +810,43 @@ def _by_participant(queryset, participant_ids):
     return grouped
 
 
+def record_key(record, numbers: dict) -> int:
+    """A repeating form's ``FormRepeatKey``: the record's number among the participant's records of the
+    form (``deid.record_numbers``; the de-identified CSV ``record_id`` is ``<subject key>.<n>``), never
+    its database id, so the identifiable and the de-identified file number a record alike."""
+    return numbers[(type(record), record.pk)]
+
+
 def subject_key(participant, options) -> str:
     """``deid.subject_key``: the same key in every format of an export."""
     return deid.subject_key(participant, deidentify=options.deidentify)
 
 
 def subject_element(participant, visits, forms_by_visit, signatures, extension, options, dates) -> tuple:
-    """One ``SubjectData`` and its number of ``ItemData``."""
+    """One ``SubjectData`` and its number of ``ItemData``: the participation form, the visits, the
+    adverse events, then the vendor extension."""
+    from . import odm_subject
+
     site_code = participant.site.code
-    subject = etree.Element(Q("SubjectData"), {"SubjectKey": subject_key(participant, options)}, nsmap=NSMAP)
-    if participant.pk in extension["participant_changes"]:
-        _audit(subject, extension["participant_changes"][participant.pk][0], site_code, dates)
+    subject = etree.Element(
+        Q("SubjectData"), {"SubjectKey": subject_key(participant, options)}, nsmap=nsmap_of(options)
+    )
+    participant_changes = extension["participant_changes"].get(participant.pk)
+    if participant_changes:
+        _audit(subject, participant_changes[0], site_code, dates)
     casebook = [s for s in signatures if s.visit_id is None]
     if casebook:
         _signature(subject, casebook[-1], site_code, dates)
     etree.SubElement(subject, Q("SiteRef"), {"LocationOID": location_oid(site_code)})
-    count = 0
-    form_keys = {}
+    count = odm_subject.write_participant(
+        subject, participant, participant_changes, extension["participant_groups"], options, dates, site_code
+    )
+    form_keys = {
+        (extension["content_types"].get(Participant), participant.pk): {
+            "StudyEventOID": event_oid(odm_subject.PARTICIPANT_EVENT),
+            "FormOID": form_oid(odm_subject.PARTICIPANT_FORM),
+        }
+    }
     for visit in visits:
         forms = forms_by_visit.get(visit.pk, [])
         visit_signatures = [s for s in signatures if s.visit_id == visit.pk]
@@ -745,7 +863,7 @@ def subject_element(participant, visits, forms_by_visit, signatures, extension, 
             code = form.spec.code
             form_attrib = {"FormOID": form_oid(code)}
             if form.spec.repeating:
-                form_attrib["FormRepeatKey"] = str(form.record.pk)
+                form_attrib["FormRepeatKey"] = str(record_key(form.record, extension["record_numbers"]))
             form_keys[(extension["content_types"][form.spec.model], form.record.pk)] = {
                 "StudyEventOID": attrib["StudyEventOID"],
                 **(
@@ -774,6 +892,15 @@ def subject_element(participant, visits, forms_by_visit, signatures, extension, 
                         {"ItemGroupOID": group_oid(code, name), "ItemGroupRepeatKey": str(key)},
                     )
                     count += _items(row_group, code, name, row, row_changes, options, dates, site_code)
+    count += odm_subject.write_adverse_events(
+        subject,
+        extension["adverse_events"].get(participant.pk, []),
+        options,
+        dates,
+        site_code,
+        form_keys,
+        extension["content_types"],
+    )
     _extension(
         subject,
         participant,
@@ -792,6 +919,8 @@ def write_odm(*, study, options, path: Path) -> dict[str, int]:
 
     from monitoring.models import Query
 
+    from . import odm_subject
+
     specs = scope.form_specs(options)
     verification_model = _source_verification_model()
     signature_model = apps.get_model("signatures", "Signature") if apps.is_installed("signatures") else None
@@ -800,6 +929,10 @@ def write_odm(*, study, options, path: Path) -> dict[str, int]:
         content_types[spec.model] = ContentType.objects.get_for_model(spec.model).pk
         for _name, row_model in child_sets(spec):
             content_types[row_model] = ContentType.objects.get_for_model(row_model).pk
+    for model in (Participant, *(g.model for g in odm_subject.adverse_event_groups(options))):
+        content_types[model] = ContentType.objects.get_for_model(model).pk
+    participant_groups = odm_subject.participant_groups(study, options)
+    repeating = [spec.model for spec in specs if spec.repeating]
     items = 0
     now = timezone.now()
     with translation.override("en"), etree.xmlfile(str(path), encoding="utf-8") as xf:
@@ -815,7 +948,9 @@ def write_odm(*, study, options, path: Path) -> dict[str, int]:
         }
         if options.cutoff:
             root_attrib["Description"] = f"Records of visits on or before {options.cutoff.isoformat()}"
-        with xf.element(Q("ODM"), root_attrib, nsmap=NSMAP):
+        # The schema shipped next to the file (``write_schemas``) that validates it as written.
+        root_attrib[XSI_SCHEMA_LOCATION] = f"{ODM_NS} {ODM_XSD if options.odm_pure else EXTENDED_XSD}"
+        with xf.element(Q("ODM"), root_attrib, nsmap={**nsmap_of(options), "xsi": XSI_NS}):
             xf.write(study_element(study, options, specs))
             xf.write(admin_data_element(study, options))
             with xf.element(
@@ -826,7 +961,9 @@ def write_odm(*, study, options, path: Path) -> dict[str, int]:
                 for start in range(0, len(ids), BATCH):
                     batch_ids = ids[start : start + BATCH]
                     shifts = deid.offsets(batch_ids) if options.deidentify else {}
-                    participants = Participant.objects.filter(pk__in=batch_ids).select_related("site")
+                    participants = Participant.objects.filter(pk__in=batch_ids).select_related(
+                        "site", "pseudonym", "dose_level"
+                    )
                     order = {pk: i for i, pk in enumerate(batch_ids)}
                     participants = sorted(participants, key=lambda p: order[p.pk])
                     forms_by_visit = _batch(
@@ -850,7 +987,10 @@ def write_odm(*, study, options, path: Path) -> dict[str, int]:
                         "verifications": _by_participant(verification_model.objects.order_by("pk"), batch_ids)
                         if verification_model is not None
                         else {},
-                        "participant_changes": last_changes(Participant, batch_ids, []),
+                        "participant_changes": odm_subject.participant_changes(batch_ids, study, options),
+                        "participant_groups": participant_groups,
+                        "adverse_events": odm_subject.adverse_events(study, options, batch_ids),
+                        "record_numbers": deid.record_numbers(repeating, batch_ids),
                     }
                     for participant in participants:
                         dates = Dates(participant, options, shifts.get(participant.pk))
@@ -865,6 +1005,7 @@ def write_odm(*, study, options, path: Path) -> dict[str, int]:
                         )
                         xf.write(subject)
                         items += count
+                odm_subject.write_broken_signatures(xf, study, options)
     return {path.name: items}
 
 
@@ -878,87 +1019,21 @@ def odm_schema_dir() -> Path:
     return Path(odmlib.__file__).parent / "schemas" / "odm" / "1.3.2"
 
 
-EXTENSION_XSD = """<?xml version="1.0" encoding="UTF-8"?>
-<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns="{edc}" targetNamespace="{edc}"
-           elementFormDefault="qualified" attributeFormDefault="unqualified">
-  <xs:attributeGroup name="Location">
-    <xs:attribute name="ID" type="xs:string" use="required"/>
-    <xs:attribute name="StudyEventOID" type="xs:string"/>
-    <xs:attribute name="StudyEventRepeatKey" type="xs:string"/>
-    <xs:attribute name="FormOID" type="xs:string"/>
-    <xs:attribute name="FormRepeatKey" type="xs:string"/>
-    <xs:attribute name="Field" type="xs:string"/>
-  </xs:attributeGroup>
-  <xs:attribute name="MissingReason">
-    <xs:simpleType><xs:restriction base="xs:string">
-{reasons}
-    </xs:restriction></xs:simpleType>
-  </xs:attribute>
-  <xs:element name="Queries">
-    <xs:complexType><xs:sequence>
-      <xs:element name="Query" maxOccurs="unbounded">
-        <xs:complexType>
-          <xs:sequence>
-            <xs:element name="Text" type="xs:string" minOccurs="0"/>
-            <xs:element name="Message" minOccurs="0" maxOccurs="unbounded">
-              <xs:complexType><xs:simpleContent><xs:extension base="xs:string">
-                <xs:attribute name="Action" type="xs:string" use="required"/>
-                <xs:attribute name="DateTimeStamp" type="xs:dateTime" use="required"/>
-                <xs:attribute name="UserOID" type="xs:string" use="required"/>
-              </xs:extension></xs:simpleContent></xs:complexType>
-            </xs:element>
-          </xs:sequence>
-          <xs:attributeGroup ref="Location"/>
-          <xs:attribute name="Type" type="xs:string" use="required"/>
-          <xs:attribute name="Status" type="xs:string" use="required"/>
-          <xs:attribute name="Priority" type="xs:string"/>
-          <xs:attribute name="Check" type="xs:string"/>
-          <xs:attribute name="OpenedAt" type="xs:dateTime" use="required"/>
-          <xs:attribute name="OpenedBy" type="xs:string" use="required"/>
-          <xs:attribute name="ClosedAt" type="xs:dateTime"/>
-        </xs:complexType>
-      </xs:element>
-    </xs:sequence></xs:complexType>
-  </xs:element>
-  <xs:element name="SourceVerifications">
-    <xs:complexType><xs:sequence>
-      <xs:element name="SourceVerification" maxOccurs="unbounded">
-        <xs:complexType>
-          <xs:attributeGroup ref="Location"/>
-          <xs:attribute name="RecordVersion" type="xs:positiveInteger" use="required"/>
-          <xs:attribute name="VerifiedAt" type="xs:dateTime" use="required"/>
-          <xs:attribute name="VerifiedBy" type="xs:string" use="required"/>
-          <xs:attribute name="ClearedAt" type="xs:dateTime"/>
-          <xs:attribute name="ClearedBy" type="xs:string"/>
-        </xs:complexType>
-      </xs:element>
-    </xs:sequence></xs:complexType>
-  </xs:element>
-</xs:schema>
-"""
-
-REDEFINE_XSD = """<?xml version="1.0" encoding="UTF-8"?>
-<xs:schema xmlns="{odm}" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:edc="{edc}"
-           targetNamespace="{odm}" elementFormDefault="qualified" attributeFormDefault="unqualified">
-  <xs:import namespace="http://www.w3.org/XML/1998/namespace" schemaLocation="{odm_dir}/xml.xsd"/>
-  <xs:import namespace="http://www.w3.org/2000/09/xmldsig#"
-             schemaLocation="{odm_dir}/xmldsig-core-schema.xsd"/>
-  <xs:import namespace="{edc}" schemaLocation="{extension}"/>
-  <xs:redefine schemaLocation="{odm_dir}/ODM1-3-2-foundation.xsd">
-    <xs:group name="SubjectDataElementExtension">
-      <xs:sequence>
-        <xs:group ref="SubjectDataElementExtension"/>
-        <xs:element ref="edc:Queries" minOccurs="0"/>
-        <xs:element ref="edc:SourceVerifications" minOccurs="0"/>
-      </xs:sequence>
-    </xs:group>
-    <xs:attributeGroup name="ItemDataAttributeExtension">
-      <xs:attributeGroup ref="ItemDataAttributeExtension"/>
-      <xs:attribute ref="edc:MissingReason"/>
-    </xs:attributeGroup>
-  </xs:redefine>
-</xs:schema>
-"""
+def write_schemas(directory: Path, *, pure: bool) -> list[Path]:
+    """Ship the schema that validates ``odm.xml`` as written next to it: the official ODM 1.3.2 files
+    (unchanged, from ``odmlib``) and, unless the file is pure ODM, the vendor extension's schema
+    (``exports/schemas/udcar-edc-extension.xsd``) with the ODM schema it extends
+    (``ODM1-3-2-udcar-edc.xsd``, named by the file's ``xsi:schemaLocation``)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in OFFICIAL_XSD_FILES:
+        written.append(directory / name)
+        shutil.copyfile(odm_schema_dir() / name, written[-1])
+    if not pure:
+        for name in (EXTENSION_XSD_FILE, EXTENDED_XSD):
+            written.append(directory / name)
+            shutil.copyfile(SCHEMA_DIR / name, written[-1])
+    return written
 
 
 def odm_schema() -> etree.XMLSchema:
@@ -967,24 +1042,18 @@ def odm_schema() -> etree.XMLSchema:
 
 
 def extension_schema(workdir: Path) -> etree.XMLSchema:
-    """ODM 1.3.2 redefined with this EDC's vendor extension (files written to ``workdir``)."""
-    extension = workdir / "udcar-edc-extension.xsd"
-    reasons = "\n".join(f'      <xs:enumeration value="{value}"/>' for value in MissingReason.values)
-    extension.write_text(EXTENSION_XSD.format(edc=EDC_NS, reasons=reasons), encoding="utf-8")
-    schema_dir = odm_schema_dir().as_posix()
-    redefine = workdir / "odm1-3-2-udcar-edc.xsd"
-    redefine.write_text(
-        REDEFINE_XSD.format(odm=ODM_NS, edc=EDC_NS, odm_dir=schema_dir, extension=extension.as_posix()),
-        encoding="utf-8",
-    )
-    return etree.XMLSchema(etree.parse(str(redefine)))
+    """ODM 1.3.2 extended with this EDC's vendor extension, as shipped (files written to ``workdir``)."""
+    write_schemas(workdir, pure=False)
+    return etree.XMLSchema(etree.parse(str(workdir / EXTENDED_XSD)))
 
 
 def without_extensions(document: etree._ElementTree) -> etree._ElementTree:
-    """A copy of ``document`` without the vendor extension elements (valid against plain ODM)."""
+    """A copy of ``document`` without the vendor extension's elements and attributes (valid against
+    plain ODM)."""
     copy = etree.fromstring(etree.tostring(document))
     for element in list(copy.iter(E("Queries"), E("SourceVerifications"))):
         element.getparent().remove(element)
-    for item in copy.iter(Q("ItemData")):
-        item.attrib.pop(E("MissingReason"), None)
+    for element in copy.iter():
+        for name in [a for a in element.attrib if a.startswith(f"{{{EDC_NS}}}")]:
+            del element.attrib[name]
     return etree.ElementTree(copy)

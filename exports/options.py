@@ -7,7 +7,10 @@ The page, the command line, the Celery task and every format writer receive the 
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-FORMATS = ("csv", "odm", "sdtm", "adam", "audit")
+FORMATS = ("csv", "odm", "sdtm", "adam", "audit", "casebook")
+# A casebook export (``casebooks``) is PDF casebooks alone, never mixed with the data formats: it has
+# its own right (``Action.PRINT_CASEBOOK``) and holds identifiable data by nature.
+CASEBOOK = ("casebook",)
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,12 @@ class ExportOptions:
     # Every CSV file of the zip starts with a UTF-8 byte-order mark: Excel (Chinese Windows) needs it
     # to read UTF-8. On unless turned off; jobs recorded before the option existed had none.
     bom: bool = True
+    # The ODM file without the vendor extension (queries, source data verification, the links of broken
+    # signatures): pure ODM 1.3.2 that validates against the official schema as it is.
+    odm_pure: bool = False
+    # Casebooks: the participants printed (None: every participant of the sites) and the language.
+    participant_ids: tuple[int, ...] | None = None
+    language: str = "en"
 
     def __post_init__(self):
         unknown = [f for f in self.formats if f not in FORMATS]
@@ -32,6 +41,12 @@ class ExportOptions:
             raise ValueError(f"unknown export formats: {unknown or 'none given'}")
         if self.date_mode not in ("shift", "study_day"):
             raise ValueError(f"unknown date mode: {self.date_mode!r}")
+        if "casebook" in self.formats and (self.formats != CASEBOOK or self.deidentify):
+            raise ValueError("casebooks are exported alone and identifiable")
+
+    @property
+    def casebook(self) -> bool:
+        return self.formats == CASEBOOK
 
     @property
     def identifiable(self) -> bool:
@@ -43,6 +58,7 @@ class ExportOptions:
         data["site_ids"] = list(self.site_ids) if self.site_ids is not None else None
         data["form_codes"] = list(self.form_codes) if self.form_codes is not None else None
         data["cutoff"] = self.cutoff.isoformat() if self.cutoff else None
+        data["participant_ids"] = list(self.participant_ids) if self.participant_ids is not None else None
         return data
 
     @classmethod
@@ -57,4 +73,9 @@ class ExportOptions:
             deidentify=bool(data.get("deidentify")),
             date_mode=data.get("date_mode") or "shift",
             bom=bool(data.get("bom", False)),
+            odm_pure=bool(data.get("odm_pure", False)),
+            participant_ids=tuple(data["participant_ids"])
+            if data.get("participant_ids") is not None
+            else None,
+            language=data.get("language") or "en",
         )

@@ -62,6 +62,21 @@ def records(spec: FormSpec, options: ExportOptions, study=None) -> QuerySet:
     return qs.order_by("participant__site__code", "participant__screening_number", "visit__sequence", "pk")
 
 
+def adverse_events(study, options: ExportOptions) -> QuerySet:
+    """Live adverse events in scope (the cut-off applies to the onset), ordered by participant and AE
+    number."""
+    from adverse_events.models import AdverseEvent
+
+    qs = AdverseEvent.objects.filter(
+        participant__in=participant_scope(study, options).values("pk"), entered_in_error=False
+    )
+    if options.cutoff is not None:
+        qs = qs.filter(onset_date__lte=options.cutoff)
+    if options.locked_only:
+        qs = is_locked_filter(qs, visit=None)
+    return qs.order_by("participant__site__code", "participant__screening_number", "number", "pk")
+
+
 def is_locked_filter(
     queryset: QuerySet, *, participant: str | None = "participant", visit: str | None = "visit"
 ):

@@ -11,7 +11,13 @@ Study day (``--DY``) follows the SDTMIG: the reference start date RFSTDTC is the
 So the protocol's Day 28 visit is ``--DY`` 29 and ``VISITDY`` 29 (``sdtm_day``). EPOCH (SCREENING,
 TREATMENT from the first lymphodepletion dose through the infusion day, FOLLOW-UP after it) is derived
 from each record's own date (``epoch``). The trial design domains (TS, TA, TE, TV, TI) come from
-``exports.trial_design``; SUPPDM carries the Chinese ethnic group, which CDISC's ETHNIC cannot hold.
+``exports.trial_design``; SUPPDM carries the Chinese ethnic group, which CDISC's ETHNIC cannot hold;
+RELREC relates each CRS or ICANS adverse event to the daily findings (FA groups) of its days.
+
+AE terms are coded from the MedDRA codes CTCAE v5.0 publishes (``adverse_events.coding``: LLT and
+primary SOC); a term outside CTCAE stays uncoded and is listed in ``uncoded_terms.csv``. DSDECOD is
+a PROTMLST term for a protocol milestone and an NCOMPLT term for a disposition event; every coded
+variable's codelist, with NCI codes, is in ``exports/ct/sdtm-ct.yaml``.
 
 Character values are ASCII (``ascii_text``): CDISC's transport files and their reviewers' tools expect
 it. The rule: superscript digits after a digit become ``^`` and the digits (10⁹/L -> 10^9/L), after
@@ -275,8 +281,13 @@ DOMAINS = {
                 seq("AE"),
                 N("AESPID", "Sponsor-Defined Identifier"),
                 C("AETERM", "Reported Term for the Adverse Event"),
-                C("AEDECOD", "Dictionary-Derived Term (CTCAE v5)", "Assigned"),
+                C("AELLT", "Lowest Level Term", "Assigned"),
+                N("AELLTCD", "Lowest Level Term Code", "Assigned"),
+                C("AEDECOD", "Dictionary-Derived Term", "Assigned"),
                 C("AEBODSYS", "Body System or Organ Class", "Assigned"),
+                N("AEBDSYCD", "Body System or Organ Class Code", "Assigned"),
+                C("AESOC", "Primary System Organ Class", "Assigned"),
+                N("AESOCCD", "Primary System Organ Class Code", "Assigned"),
                 C("AESER", "Serious Event"),
                 C("AESCONG", "Congenital Anomaly or Birth Defect"),
                 C("AESDISAB", "Persist or Signif Disability/Incapacity"),
@@ -378,6 +389,7 @@ DOMAINS = {
                 C("FATEST", "Findings About Test Name", "Assigned"),
                 C("FAOBJ", "Object of the Observation", "Assigned"),
                 C("FACAT", "Category for Findings About", "Assigned"),
+                C("FAGRPID", "Group ID", "Assigned"),
                 C("FAORRES", "Result or Finding in Original Units"),
                 C("FAORRESU", "Original Units", "Assigned"),
                 C("FASTRESC", "Character Result/Finding in Std Format", "Derived"),
@@ -393,6 +405,20 @@ DOMAINS = {
             "Supplemental Qualifiers for DM",
             SUPP_VARIABLES,
             ("demographics",),
+        ),
+        Domain(
+            "RELREC",
+            "Related Records",
+            (
+                C("STUDYID", "Study Identifier", "Assigned"),
+                C("RDOMAIN", "Related Domain Abbreviation", "Assigned"),
+                C("USUBJID", "Unique Subject Identifier", "Derived"),
+                C("IDVAR", "Identifying Variable", "Assigned"),
+                C("IDVARVAL", "Identifying Variable Value", "Assigned"),
+                C("RELTYPE", "Relationship Type", "Assigned"),
+                C("RELID", "Relationship Identifier", "Derived"),
+            ),
+            ("crs", "icans"),
         ),
         Domain(
             "TE",
@@ -550,6 +576,7 @@ class Context:
         self.options = options
         self.study_code = study.code
         self.shifts: dict[int, int] = {}
+        self.uncoded: list = []  # (participant, adverse event, reason) of AE terms outside CTCAE
 
     def subjid(self, participant) -> str:
         return subject_key(participant, self.options)
@@ -757,36 +784,49 @@ def suppdm_rows(ctx):
             }
 
 
+# End of study reason (crfs.EndOfStudyReason) -> DSDECOD from CDISC CT NCOMPLT (C66727). "other" has
+# no NCOMPLT term since CT 2024: the sponsor extension OTHER (exports/ct/sdtm-ct.yaml, ``extended``).
+END_OF_STUDY_DECOD = {
+    "completed": "COMPLETED",
+    "withdrew_consent": "WITHDRAWAL OF CONSENT",
+    "lost_to_follow_up": "LOST TO FOLLOW-UP",
+    "adverse_event": "ADVERSE EVENT",
+    "investigator": "PHYSICIAN DECISION",
+    "sponsor": "SPONSOR REQUEST",
+    "died": "DEATH",
+    "other": "OTHER",
+}
+DISPOSITION, MILESTONE = "DISPOSITION EVENT", "PROTOCOL MILESTONE"
+
+
 def ds_rows(ctx):
+    """DS: protocol milestones (DSCAT PROTOCOL MILESTONE, DSDECOD from PROTMLST C114118: informed
+    consent, entry into the trial at enrollment) and dispositions (DSCAT DISPOSITION EVENT, DSDECOD
+    from NCOMPLT C66727: screen failure, the end of study). The infusion is exposure (EX, RFXSTDTC),
+    not a disposition."""
     for people in _participants(ctx):
         ends = _forms(ctx, "end_of_study", people)
         for p in people:
             events = []
             if p.consent_date:
-                events.append(
-                    (
-                        "INFORMED CONSENT OBTAINED",
-                        "INFORMED CONSENT OBTAINED",
-                        "PROTOCOL MILESTONE",
-                        p.consent_date,
-                    )
-                )
+                consent = "INFORMED CONSENT OBTAINED"
+                events.append((consent, consent, MILESTONE, p.consent_date))
             if p.status == "screen_failed":
                 events.append(
                     (
                         ctx.free_text(p.screen_failure_reason) or "SCREEN FAILURE",
                         "SCREEN FAILURE",
-                        "DISPOSITION EVENT",
+                        DISPOSITION,
                         p.eligibility_date or p.screening_date,
                     )
                 )
             if p.enrollment_date:
-                events.append(("ENROLLED", "ENROLLED", "PROTOCOL MILESTONE", p.enrollment_date))
-            if p.infusion_date:
-                events.append(("CAR-T INFUSION", "CAR-T INFUSION", "PROTOCOL MILESTONE", p.infusion_date))
+                events.append(("ENROLLED", "ENTERED INTO TRIAL", MILESTONE, p.enrollment_date))
             for end in ends.get(p.pk, []):
-                decod = end.get_reason_display() if end.reason else ""
-                events.append((char(decod).upper(), end.reason.upper(), "DISPOSITION EVENT", end.end_date))
+                if not end.reason:
+                    continue  # an end-of-study form not yet completed: no disposition yet
+                term = char(end.get_reason_display()).upper()
+                events.append((term, END_OF_STUDY_DECOD[end.reason], DISPOSITION, end.end_date))
             for term, decod, cat, on in events:
                 row = ctx.base("DS", p)
                 row.update(
@@ -1026,10 +1066,7 @@ def ae_rows(ctx):
                 row.update(
                     AESPID=event.number,
                     AETERM=ctx.free_text(event.verbatim),
-                    AEDECOD=char(
-                        event.term_label if event.term != "other" else ctx.free_text(event.term_other)
-                    ),
-                    AEBODSYS=char(event.soc),
+                    **ae_coding(ctx, p, event),
                     AESER="Y" if event.serious else "N",
                     **seriousness(event),
                     AETOXGR=str(max(grades)) if grades else "",
@@ -1045,6 +1082,67 @@ def ae_rows(ctx):
                     AEENDY=ctx.dy(p, event.resolution_date),
                 )
                 yield row
+
+
+def ae_coding(ctx, participant, event) -> dict:
+    """AELLT…AESOCCD from the MedDRA codes CTCAE v5.0 publishes for the event's term
+    (``adverse_events.coding``). CTCAE terms are MedDRA LLTs, grouped by their primary SOC; CTCAE does
+    not publish the Preferred Term, so AEDECOD carries the CTCAE term (the LLT) and no AEPTCD is
+    shipped. A term outside CTCAE stays uncoded and is listed in ``uncoded_terms.csv``."""
+    from adverse_events import coding
+
+    found = coding.coding_of(event.term)
+    if found is None:
+        ctx.uncoded.append((participant, event, coding.why_uncoded(event.term)))
+        return dict.fromkeys(("AELLT", "AELLTCD", "AEDECOD", "AEBODSYS", "AEBDSYCD", "AESOC", "AESOCCD"))
+    return {
+        "AELLT": char(found.llt),
+        "AELLTCD": int(found.llt_code),
+        "AEDECOD": char(found.llt),
+        "AEBODSYS": char(found.soc),
+        "AEBDSYCD": int(found.soc_code),
+        "AESOC": char(found.soc),
+        "AESOCCD": int(found.soc_code),
+    }
+
+
+UNCODED_FILE = "uncoded_terms.csv"
+# Files beside the datasets that are listings, not datasets (no XPT, not in define.xml).
+LISTING_FILES = ("define.csv", UNCODED_FILE)
+UNCODED_COLUMNS = ("USUBJID", "AESPID", "AETERM", "CTCAE_ENTRY", "SPECIFIED", "AESTDTC", "REASON")
+
+
+def ctcae_entry(event) -> str:
+    """The CTCAE entry the site chose, in CTCAE's own English ("<SOC> - Other, specify" for a term
+    the site wrote itself)."""
+    from adverse_events import ctcae_terms
+
+    term = ctcae_terms.term(event.term)
+    if term is None:
+        return char(event.term)
+    if term.other_specify:
+        return char(f"{term.soc} - Other, specify")
+    return char(term.name)
+
+
+def write_uncoded(ctx, directory: Path) -> dict[str, int]:
+    """``uncoded_terms.csv``: the adverse events whose term CTCAE v5.0 does not code, for the data
+    manager (the same events as the Safety "Uncoded terms" page, within the export's scope)."""
+    with CsvFile(directory / UNCODED_FILE, bom=ctx.options.bom) as writer:
+        writer.header(list(UNCODED_COLUMNS))
+        for participant, event, reason in ctx.uncoded:
+            writer.writerow(
+                [
+                    ctx.usubjid(participant),
+                    event.number,
+                    ctx.free_text(event.verbatim),
+                    ctcae_entry(event),
+                    ctx.free_text(event.term_other),
+                    ctx.dtc(participant, _at(event.onset_date, event.onset_time)),
+                    reason,
+                ]
+            )
+    return {UNCODED_FILE: len(ctx.uncoded)}
 
 
 SERIOUSNESS = {
@@ -1225,6 +1323,14 @@ def _endpoints(people):
             yield endpoints.derive(p, inputs, maintenance=False)
 
 
+def _not_done_reason(ctx, derived) -> str:
+    """Why a response is not evaluable; in a de-identified export a fixed phrase, since the derived
+    reason may quote a real date or a medication's free-text name."""
+    if derived.evaluable:
+        return ""
+    return "NOT EVALUABLE" if ctx.options.deidentify else char(derived.why)
+
+
 def rs_rows(ctx):
     for people in _participants(ctx):
         visits = {
@@ -1259,7 +1365,7 @@ def rs_rows(ctx):
                         if derived.evaluable and not isinstance(value, (bool, str))
                         else None,
                         RSSTAT="" if derived.evaluable else "NOT DONE",
-                        RSREASND="" if derived.evaluable else char(derived.why),
+                        RSREASND=_not_done_reason(ctx, derived),
                         RSBLFL="Y" if visit_row.baseline else "",
                         RSRULE=char(derived.rule_version),
                         **visit_columns(visit),
@@ -1311,6 +1417,7 @@ def fa_rows(ctx):
                         FATEST=test,
                         FAOBJ=obj,
                         FACAT=category,
+                        FAGRPID=fa_group(category, form),
                         FAORRES=char(value),
                         FAORRESU=unit,
                         FASTRESC=char(value),
@@ -1321,6 +1428,59 @@ def fa_rows(ctx):
                         EPOCH=ctx.epoch(p, form.assessed_on),
                     )
                     yield row
+
+
+def fa_group(category: str, form) -> str:
+    """FAGRPID: one assessment's findings (RELREC relates the group to its adverse event)."""
+    return f"{category}-{form.pk}"
+
+
+# The adverse-event term whose event a day's CRS or ICANS findings are about.
+FA_EVENT_TERMS = {"CRS": "cytokine_release_syndrome", "ICANS": "icans"}
+
+
+def relrec_rows(ctx):
+    """RELREC: each CRS or ICANS adverse event with the daily assessments (FA groups) that fall
+    between its onset and its resolution (or after its onset while it is ongoing). AE records are
+    identified by AESPID (the event's number), FA records by FAGRPID; one RELID per event."""
+    from adverse_events.models import AdverseEvent
+
+    for people in _participants(ctx):
+        events = AdverseEvent.objects.filter(
+            participant_id__in=[p.pk for p in people],
+            entered_in_error=False,
+            term__in=FA_EVENT_TERMS.values(),
+        )
+        if ctx.options.cutoff:
+            events = events.filter(onset_date__lte=ctx.options.cutoff)
+        by_participant = defaultdict(list)
+        for event in events.order_by("participant_id", "number"):
+            by_participant[event.participant_id].append(event)
+        forms = {"CRS": _forms(ctx, "crs", people), "ICANS": _forms(ctx, "icans", people)}
+        tests = {"CRS": CRS_TESTS, "ICANS": ICANS_TESTS}
+        for p in people:
+            for event in by_participant.get(p.pk, []):
+                category = next(c for c, term in FA_EVENT_TERMS.items() if term == event.term)
+                groups = [
+                    fa_group(category, form)
+                    for form in sorted(forms[category].get(p.pk, []), key=lambda f: f.assessed_on or date.min)
+                    if form.assessed_on
+                    and event.onset_date <= form.assessed_on
+                    and (event.resolution_date is None or form.assessed_on <= event.resolution_date)
+                    and _has_findings(form, tests[category])
+                ]
+                if not groups:
+                    continue
+                relid = f"AE{event.number}-{category}"
+                base = {"STUDYID": ctx.study_code, "USUBJID": ctx.usubjid(p), "RELTYPE": "", "RELID": relid}
+                yield {**base, "RDOMAIN": "AE", "IDVAR": "AESPID", "IDVARVAL": str(event.number)}
+                for group in groups:
+                    yield {**base, "RDOMAIN": "FA", "IDVAR": "FAGRPID", "IDVARVAL": group}
+
+
+def _has_findings(form, tests) -> bool:
+    """Whether ``fa_rows`` writes at least one record for the assessment."""
+    return any(getattr(form, field) not in (None, "") for field, *_rest in tests)
 
 
 BUILDERS = {
@@ -1337,6 +1497,7 @@ BUILDERS = {
     "RS": rs_rows,
     "FA": fa_rows,
     "SUPPDM": suppdm_rows,
+    "RELREC": relrec_rows,
     "TE": trial_design.te_rows,
     "TA": trial_design.ta_rows,
     "TV": trial_design.tv_rows,
@@ -1473,6 +1634,8 @@ def write_sdtm(*, study, options, directory: Path) -> dict[str, int]:
             counts[f"{domain.code}.csv"] = rows
             counts[f"{domain.code}.xpt"] = rows
             written.append((domain, variables, rows, lengths))
+        if ctx.uncoded:  # like a dataset, the listing is not shipped empty
+            counts.update(write_uncoded(ctx, directory))
         counts.update(write_define(written, directory, options=options))
         counts.update(write_define_xml(written, directory, study=study, options=options))
     return counts

@@ -83,11 +83,15 @@ def export_checker(user, study_id: int):
     if user is None:
         return lambda options: True
     allowed = site_ids(user, Action.EXPORT)
+    printable = site_ids(user, Action.PRINT_CASEBOOK)
     every_site = set(Site.objects.filter(study_id=study_id).values_list("pk", flat=True))
     identifiable = can_export_identifiable(user)
 
     def check(options: ExportOptions) -> bool:
         wanted = set(options.site_ids) if options.site_ids is not None else every_site
+        if options.casebook:
+            # Casebooks have their own right (investigators and data managers, at their sites).
+            return bool(printable) and wanted <= printable
         if not allowed or not wanted <= allowed:
             return False
         return identifiable or not options.identifiable
@@ -100,6 +104,12 @@ def may_export(user, options: ExportOptions) -> bool:
 
 
 def _check(user, options: ExportOptions) -> None:
+    if options.casebook:
+        if not may_export(user, options):
+            raise PermissionDenied(_("You may not print the casebooks of these sites."))
+        if not Study.objects.filter(pk=options.study_id).exists():
+            raise DomainError(_("Unknown study."))
+        return
     if user is not None and not site_ids(user, Action.EXPORT):
         raise PermissionDenied(_("Your role does not allow exports."))
     if options.identifiable and user is not None and not can_export_identifiable(user):
@@ -390,7 +400,9 @@ def _writers(options: ExportOptions) -> list[tuple[str, Callable]]:
             from . import odm as odm_writer
 
             d.mkdir(parents=True, exist_ok=True)
-            return odm_writer.write_odm(study=study, options=options, path=d / "odm.xml")
+            counts = odm_writer.write_odm(study=study, options=options, path=d / "odm.xml")
+            odm_writer.write_schemas(d, pure=options.odm_pure)
+            return counts
 
         steps.append(("odm", odm))
     if "sdtm" in options.formats:
@@ -410,6 +422,14 @@ def _writers(options: ExportOptions) -> list[tuple[str, Callable]]:
             return adam_writer.write_adam(study=study, options=options, directory=d)
 
         steps.append(("adam", adam))
+    if "casebook" in options.formats:
+
+        def casebooks(study, d, progress):
+            from casebooks import render
+
+            return render.write_casebooks(study=study, options=options, directory=d, progress=progress)
+
+        steps.append(("casebooks", casebooks))
     if "audit" in options.formats:
         steps.append(
             (
@@ -470,7 +490,11 @@ def manifest_text(data: dict) -> str:
         "",
         f"{'file':<50} {'rows':>10} {'bytes':>12}  sha256",
     ]
-    lines += [f"{f['name']:<50} {f['rows']:>10} {f['bytes']:>12}  {f['sha256']}" for f in data["files"]]
+    # A file without rows (a schema shipped with the ODM file) shows "-".
+    lines += [
+        f"{f['name']:<50} {'-' if f['rows'] is None else f['rows']:>10} {f['bytes']:>12}  {f['sha256']}"
+        for f in data["files"]
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -7,7 +7,8 @@ automatic queries sit on the result row and its ``value`` field.
 
 from decimal import Decimal
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from crfs.checks import HARD, SOFT, EditCheck
@@ -73,6 +74,52 @@ def _far_below(result) -> bool:
     )
 
 
+# The panel's "other tests" rows (``OtherLabTest``): tests its table does not list.
+
+
+def _other(panel):
+    return panel.rows("other_tests")
+
+
+def _names_of_table(panel) -> set[str]:
+    """The panel's own tests as a site may type them: code, English and Chinese names."""
+    from .analytes import analytes_of
+
+    names = set()
+    for spec in analytes_of(panel.panel):
+        names.add(spec.code.casefold())
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                names.add(str(spec.label).casefold())
+    return names
+
+
+def _typed(row) -> str:
+    return " ".join((row.test or "").split()).casefold()
+
+
+def _other_in_table(panel) -> bool:
+    listed = [_typed(row) for row in _other(panel)]
+    return bool(listed) and any(name in _names_of_table(panel) for name in listed)
+
+
+def _other_twice(panel) -> bool:
+    listed = [_typed(row) for row in _other(panel) if _typed(row)]
+    return len(listed) != len(set(listed))
+
+
+def _other_not_done_with_value(panel) -> bool:
+    return any(row.not_done and (row.value is not None or row.result.strip()) for row in _other(panel))
+
+
+def _other_value_without_unit(panel) -> bool:
+    return any(row.value is not None and not row.unit.strip() for row in _other(panel))
+
+
+def _other_limits_crossed(panel) -> bool:
+    return any(row.lln is not None and row.uln is not None and row.lln > row.uln for row in _other(panel))
+
+
 CHECKS: list[EditCheck] = [
     EditCheck(
         "LAB-COLLECTED-FUTURE",
@@ -97,6 +144,46 @@ CHECKS: list[EditCheck] = [
         SOFT,
         _("The collection date is outside the visit window; confirm or correct it."),
         _collected_outside_window,
+    ),
+    EditCheck(
+        "LAB-OTHER-IN-TABLE",
+        PANEL,
+        "other_tests",
+        HARD,
+        _("Other tests: a test of the panel's table is listed again; enter it in its row of the table."),
+        _other_in_table,
+    ),
+    EditCheck(
+        "LAB-OTHER-TWICE",
+        PANEL,
+        "other_tests",
+        HARD,
+        _("Other tests: the same test is listed twice."),
+        _other_twice,
+    ),
+    EditCheck(
+        "LAB-OTHER-NOT-DONE",
+        PANEL,
+        "other_tests",
+        HARD,
+        _("Other tests: a test marked not done has a value or a result; clear them or untick “not done”."),
+        _other_not_done_with_value,
+    ),
+    EditCheck(
+        "LAB-OTHER-UNIT",
+        PANEL,
+        "other_tests",
+        HARD,
+        _("Other tests: a value needs its unit, as printed on the report."),
+        _other_value_without_unit,
+    ),
+    EditCheck(
+        "LAB-OTHER-LIMITS",
+        PANEL,
+        "other_tests",
+        HARD,
+        _("Other tests: a lower limit is above its upper limit."),
+        _other_limits_crossed,
     ),
     EditCheck(
         "LAB-NEGATIVE",

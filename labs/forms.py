@@ -7,12 +7,13 @@ and rendered, so Django reads and shows ``collected_at`` in site time and stores
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crfs.forms import CRFForm, read_as_typed
+from crfs.forms import CRFForm, RowForm, read_as_typed
 from trials.forms import DateInput
 from trials.models import Site
 
 from .analytes import ANALYTES, analytes_of, unit_label
-from .models import LabPanel, RangeSex
+from .importing import MAX_BYTES
+from .models import ImportFormat, LabImportMapping, LabPanel, OtherLabTest, RangeSex
 from .selectors import default_unit
 from .services import ResultEntry
 
@@ -83,8 +84,19 @@ class ResultRow:
         return self.spec.code
 
 
+class OtherLabTestForm(RowForm):
+    """A row of the panel's "other tests" table: a test the panel's table does not list."""
+
+    extra_rows = 0  # most panels have none: "Add a row" when the report has one
+
+    class Meta:
+        model = OtherLabTest
+        fields = ["test", "value", "unit", "result", "lln", "uln", "not_done"]
+
+
 class LabPanelForm(CRFForm):
     live_checks = False  # the rows have their own preview (``labs.views.preview``)
+    row_forms = {"other_tests": (_("Other tests of this report"), OtherLabTestForm)}
     collected_at = forms.DateTimeField(
         label=_("Collected (date and time, site time)"),
         required=False,
@@ -208,3 +220,46 @@ class ReferenceRangeForm(forms.Form):
 
     def service_kwargs(self) -> dict:
         return {**self.cleaned_data, "sex": self.cleaned_data.get("sex") or ""}
+
+
+class LabImportForm(forms.Form):
+    """Upload a laboratory file for its preview (nothing is written yet)."""
+
+    site = forms.ModelChoiceField(label=_("Site"), queryset=Site.objects.none())
+    format = forms.ChoiceField(label=_("Format"), choices=ImportFormat.choices)
+    file = forms.FileField(label=_("File"))
+
+    def __init__(self, *args, sites=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = Site.objects.filter(pk__in=[s.pk for s in sites])
+        if len(sites) == 1:
+            self.fields["site"].initial = sites[0]
+
+    def service_kwargs(self) -> dict:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_BYTES:
+            from edc.errors import DomainError
+
+            raise DomainError(_("The file is larger than 20 MB; split it."), field="file")
+        return {
+            "site": self.cleaned_data["site"],
+            "file_format": self.cleaned_data["format"],
+            "file_name": upload.name,
+            "content": upload.read(),
+        }
+
+
+class LabImportMappingForm(forms.ModelForm):
+    """The header names of the site laboratory's CSV export (saved once per site)."""
+
+    delimiter = forms.ChoiceField(
+        label=_("Delimiter"),
+        choices=[(",", _("Comma")), (";", _("Semicolon")), ("\t", _("Tab")), ("|", _("Vertical bar"))],
+    )
+
+    class Meta:
+        model = LabImportMapping
+        fields = [*LabImportMapping.COLUMNS, "delimiter"]
+
+    def service_kwargs(self) -> dict:
+        return dict(self.cleaned_data)

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from crfs.models import CaseReportForm
+from crfs.models import CaseReportForm, CrfRow
 from edc.integrity import RefuseWhenLocked
 
 from .analytes import Panel, analyte, unit_label
@@ -37,6 +37,7 @@ class LabPanel(CaseReportForm):
     )
 
     required_for_complete = ("collected_at",)
+    child_sets = ("other_tests",)
 
     class Meta:
         verbose_name = _("laboratory panel")
@@ -55,6 +56,57 @@ class LabPanel(CaseReportForm):
 
     def __str__(self):
         return str(self.get_panel_display())
+
+    def missing_required(self) -> list[str]:
+        """Besides the collection time: every other test listed has a value, a result or "not done"."""
+        missing = super().missing_required()
+        if any(not row.answered for row in self.rows("other_tests")):
+            missing.append("other_tests")
+        return missing
+
+
+@pghistory.track(pghistory.InsertEvent("created"), pghistory.UpdateEvent("updated"))
+class OtherLabTest(CrfRow):
+    """A test the laboratory reported with the panel that the panel's table does not list (GGT, glucose,
+    reticulocytes), entered as printed on the report with the report's own limits.
+
+    A row of the panel's "other tests" table: versioned and audited with the panel, never deleted
+    (removing it marks it entered in error with the reason for change), locked with the panel.
+    """
+
+    panel = models.ForeignKey(LabPanel, models.PROTECT, related_name="other_tests", verbose_name=_("panel"))
+    test = models.CharField(_("test"), max_length=100)
+    value = models.DecimalField(_("value"), max_digits=20, decimal_places=6, null=True, blank=True)
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    result = models.CharField(
+        _("result in words"), max_length=60, blank=True, help_text=_("Positive, 1:160, trace…")
+    )
+    lln = models.DecimalField(_("LLN"), max_digits=20, decimal_places=6, null=True, blank=True)
+    uln = models.DecimalField(_("ULN"), max_digits=20, decimal_places=6, null=True, blank=True)
+    not_done = models.BooleanField(_("not done"), default=False)
+
+    class Meta:
+        verbose_name = _("other test")
+        verbose_name_plural = _("other tests")
+        triggers = [CaseReportForm.protected("otherlabtest"), RefuseWhenLocked(parent="panel")]
+
+    def __str__(self):
+        return self.test
+
+    @property
+    def answered(self) -> bool:
+        return self.value is not None or bool(self.result.strip()) or self.not_done
+
+    @property
+    def flag(self) -> str:
+        """H or L against the report's own limits ("" without a value or a limit)."""
+        if self.value is None:
+            return ""
+        if self.uln is not None and self.value > self.uln:
+            return Flag.HIGH
+        if self.lln is not None and self.value < self.lln:
+            return Flag.LOW
+        return ""
 
 
 class Flag(models.TextChoices):
@@ -213,3 +265,145 @@ class LabResult(models.Model):
     @property
     def entered(self) -> bool:
         return self.value is not None or bool(self.result)
+
+
+class ImportFormat(models.TextChoices):
+    FHIR = "fhir", _("FHIR R4 bundle (JSON)")
+    CSV = "csv", _("CSV with the site's column mapping")
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEWED = "previewed", _("Previewed, not imported")
+    IMPORTED = "imported", _("Imported")
+
+
+class RowOutcome(models.TextChoices):
+    NEW = "new", _("New")
+    SAME = "same", _("Same as entered")
+    DIFFERS = "differs", _("Differs from entered")
+    UNMATCHED = "unmatched", _("Unmatched participant")
+    UNKNOWN_CODE = "unknown_code", _("Unknown code")
+    OUTSIDE_WINDOW = "outside_window", _("Outside any window")
+    LOCKED = "locked", _("Locked")
+    INVALID = "invalid", _("Unreadable")
+
+
+# The outcomes an import writes; the others are reported and left alone.
+WRITTEN_OUTCOMES = (RowOutcome.NEW, RowOutcome.DIFFERS)
+
+
+@pghistory.track(pghistory.InsertEvent("created"), pghistory.UpdateEvent("updated"))
+class LabImportMapping(models.Model):
+    """Which columns of a site laboratory's CSV export hold what: saved once per site by a data manager.
+
+    Each field names a column header of the file. The collection time is read as ISO 8601
+    (``2026-03-01T08:30:00+08:00``) or ``YYYY-MM-DD HH:MM`` in the site's time zone.
+    """
+
+    site = models.OneToOneField(
+        "trials.Site", models.PROTECT, related_name="lab_import_mapping", verbose_name=_("site")
+    )
+    row_key = models.CharField(_("column of the row's identifier"), max_length=100)
+    subject = models.CharField(_("column of the screening number or study id"), max_length=100)
+    code = models.CharField(_("column of the LOINC code"), max_length=100)
+    value = models.CharField(_("column of the value"), max_length=100)
+    unit = models.CharField(_("column of the unit"), max_length=100)
+    collected_at = models.CharField(_("column of the collection time"), max_length=100)
+    performer = models.CharField(_("column of the laboratory (optional)"), max_length=100, blank=True)
+    specimen = models.CharField(_("column of the specimen (optional)"), max_length=100, blank=True)
+    delimiter = models.CharField(_("delimiter"), max_length=1, default=",")
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("updated by")
+    )
+
+    COLUMNS = ("row_key", "subject", "code", "value", "unit", "collected_at", "performer", "specimen")
+
+    class Meta:
+        verbose_name = _("laboratory CSV mapping")
+        triggers = [pgtrigger.Protect(name="lab_import_mapping_no_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"{self.site.code}"
+
+
+@pghistory.track(pghistory.InsertEvent("created"), pghistory.UpdateEvent("updated"))
+class LabImport(models.Model):
+    """One uploaded laboratory file, kept whole with its SHA-256, its preview and what it wrote."""
+
+    site = models.ForeignKey("trials.Site", models.PROTECT, related_name="+", verbose_name=_("site"))
+    format = models.CharField(_("format"), max_length=10, choices=ImportFormat.choices)
+    file_name = models.CharField(_("file"), max_length=255)
+    content = models.BinaryField(_("file content"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.PREVIEWED
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("imported by"),
+    )
+    imported_at = models.DateTimeField(_("imported"), null=True, blank=True)
+    counts = models.JSONField(_("rows by outcome"), default=dict)
+    written = models.PositiveIntegerField(_("values written"), default=0)
+
+    class Meta:
+        verbose_name = _("laboratory import")
+        ordering = ["-uploaded_at", "-pk"]
+        triggers = [pgtrigger.Protect(name="lab_import_no_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.sha256[:12]})"
+
+
+class LabImportRow(models.Model):
+    """One observation of an imported file and its outcome in the preview (and the result it wrote)."""
+
+    lab_import = models.ForeignKey(LabImport, models.PROTECT, related_name="rows")
+    number = models.PositiveIntegerField(_("row"))
+    source_id = models.CharField(_("source identifier"), max_length=200, blank=True)
+    subject = models.CharField(_("participant"), max_length=100, blank=True)
+    code = models.CharField(_("code"), max_length=100, blank=True)
+    value_text = models.CharField(_("value"), max_length=100, blank=True)
+    unit_text = models.CharField(_("unit"), max_length=100, blank=True)
+    effective_text = models.CharField(_("collected"), max_length=100, blank=True)
+    performer = models.CharField(_("laboratory"), max_length=200, blank=True)
+    specimen = models.CharField(_("specimen"), max_length=200, blank=True)
+    participant = models.ForeignKey(
+        "trials.Participant", models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    visit = models.ForeignKey("visits.Visit", models.PROTECT, null=True, blank=True, related_name="+")
+    chosen_visit = models.ForeignKey(
+        "visits.Visit",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("chosen visit"),
+    )
+    analyte = models.CharField(_("analyte"), max_length=30, blank=True)
+    value = models.DecimalField(_("value"), max_digits=20, decimal_places=6, null=True, blank=True)
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    collected_at = models.DateTimeField(_("collected"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=RowOutcome.choices)
+    message = models.CharField(_("message"), max_length=300, blank=True)
+    entered = models.CharField(_("entered value"), max_length=60, blank=True)
+    result = models.ForeignKey(LabResult, models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("laboratory import row")
+        ordering = ["lab_import", "number"]
+        constraints = [models.UniqueConstraint(fields=["lab_import", "number"], name="lab_import_row_number")]
+        indexes = [models.Index(fields=["source_id"], name="lab_import_row_source")]
+        triggers = [pgtrigger.Protect(name="lab_import_row_no_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"{self.lab_import_id}:{self.number}"

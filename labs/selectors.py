@@ -9,7 +9,7 @@ from accounts.permissions import Action, site_ids
 from edc.localtime import site_time
 
 from .analytes import ANALYTES, Panel, analytes_of
-from .models import LabPanel, LabResult, ReferenceRange, SiteUnit
+from .models import LabPanel, LabResult, OtherLabTest, ReferenceRange, SiteUnit
 
 PANEL_ORDER = {code: i for i, code in enumerate(Panel.values)}
 ANALYTE_ORDER = {a.code: i for i, a in enumerate(ANALYTES)}
@@ -20,9 +20,15 @@ def in_table_order(results):
 
 
 def panels_of(visit) -> list[LabPanel]:
-    """The visit's live panels in panel order, each with ``ordered_results`` (two queries)."""
+    """The visit's live panels in panel order, each with ``ordered_results`` and ``live_other_tests``
+    (three queries)."""
     panels = LabPanel.objects.filter(visit=visit, entered_in_error=False).prefetch_related(
-        Prefetch("results", queryset=LabResult.objects.order_by("id"))
+        Prefetch("results", queryset=LabResult.objects.order_by("id")),
+        Prefetch(
+            "other_tests",
+            queryset=OtherLabTest.objects.filter(entered_in_error=False).order_by("id"),
+            to_attr="live_other_tests",
+        ),
     )
     panels = sorted(panels, key=lambda p: PANEL_ORDER.get(p.panel, 99))
     for panel in panels:
@@ -140,4 +146,15 @@ def lab_results_for(user):
     """Every laboratory result at the user's sites, with its panel."""
     return LabResult.objects.filter(panel__participant__site_id__in=site_ids(user)).select_related(
         "panel__participant__site", "panel__visit"
+    )
+
+
+def lab_imports_for(user):
+    """The laboratory files uploaded at the sites where ``user`` may import (newest first)."""
+    from .models import LabImport
+
+    return (
+        LabImport.objects.filter(site_id__in=site_ids(user, Action.IMPORT_LABS))
+        .select_related("site", "uploaded_by", "imported_by")
+        .defer("content")
     )

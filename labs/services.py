@@ -214,10 +214,15 @@ def save_panel(
     expected_version=None,
     seen_version=None,
     keep=None,
+    action: Action = Action.ENTER_DATA,
 ) -> LabPanel:
-    """Create or update the ``panel`` of ``visit`` with its ``results``; return the saved panel."""
+    """Create or update the ``panel`` of ``visit`` with its ``results``; return the saved panel.
+
+    ``action`` is the permission checked: ``IMPORT_LABS`` when the values come from a laboratory file
+    (``labs.importing``), which data managers may load although they do not type values in.
+    """
     participant = visit.participant
-    require(user, Action.ENTER_DATA, participant.site)
+    require(user, action, participant.site)
     if panel not in Panel.values or (instance is not None and instance.panel != panel):
         raise DomainError(_("Unknown laboratory panel."))
     entries, problems = _validate(panel, results)
@@ -244,6 +249,7 @@ def save_panel(
                 seen_version=seen_version,
                 keep=keep,
                 extra_merge=ResultsMerge(entries),
+                action=action,
             )
         except ConflictError:
             raise

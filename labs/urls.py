@@ -12,4 +12,7 @@ urlpatterns = [
     path("visits/<int:visit_pk>/forms/labs/<int:form_pk>/", views.panel_entry, name="lab_panel"),
     path("forms/labs/<int:form_pk>/history/", views.panel_history, name="lab_panel_history"),
     path("labs/ranges/", views.reference_ranges, name="reference_ranges"),
+    path("labs/import/", views.lab_imports, name="lab_imports"),
+    path("labs/import/<int:pk>/", views.lab_import, name="lab_import"),
+    path("labs/import/mapping/<int:pk>/", views.lab_import_mapping, name="lab_import_mapping"),
 ]

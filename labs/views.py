@@ -6,6 +6,7 @@ so another site's records answer 404.
 """
 
 from django import forms
+from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -19,15 +20,23 @@ from accounts.permissions import Action, can, require
 from adverse_events.selectors import lab_prompts_by_result
 from crfs import selectors as crf_selectors
 from crfs.registry import spec_for
+from edc.errors import DomainError
 from edc.history import history_rows
 from edc.views import submit
 from monitoring.services import open_queries_for
 from trials import selectors as trial_selectors
 
-from . import selectors, services
+from . import importing, selectors, services
 from .analytes import BY_CODE, Panel, analytes_of
-from .forms import DATETIME_FORMATS, LabPanelForm, ReferenceRangeForm, ResultForm
-from .models import LabPanel
+from .forms import (
+    DATETIME_FORMATS,
+    LabImportForm,
+    LabImportMappingForm,
+    LabPanelForm,
+    ReferenceRangeForm,
+    ResultForm,
+)
+from .models import WRITTEN_OUTCOMES, ImportStatus, LabImportMapping, LabPanel, RowOutcome
 
 
 def _attach_queries(records):
@@ -194,7 +203,9 @@ def panel_history(request, form_pk):
         {
             "participant": participant,
             "record": f"{panel} · {panel.visit.display_name}",
-            "rows": history_rows([panel, *panel.results.all()], tz=participant.site.timezone),
+            "rows": history_rows(
+                [panel, *panel.results.all(), *panel.other_tests.all()], tz=participant.site.timezone
+            ),
         },
     )
 
@@ -227,4 +238,94 @@ def reference_ranges(request):
             "selected_analyte": analyte,
             "can_manage": bool(manageable),
         },
+    )
+
+
+# --- laboratory import ----------------------------------------------------------------------------
+
+
+def lab_imports(request):
+    """Upload a FHIR bundle or CSV for its preview; the files uploaded at the user's sites."""
+    sites = [s for s in trial_selectors.sites_for(request.user) if can(request.user, Action.IMPORT_LABS, s)]
+    if not sites:
+        raise PermissionDenied(_("Your role does not allow this action here."))
+    form = LabImportForm(request.POST or None, request.FILES or None, sites=sites)
+    mappings = set(LabImportMapping.objects.filter(site__in=sites).values_list("site_id", flat=True))
+    return submit(
+        request,
+        form,
+        lambda **kwargs: importing.upload_file(user=request.user, **kwargs),
+        success_url=lambda created: reverse("lab_import", args=[created.pk]),
+        success_message=_("File read: check the preview, then import."),
+        template="labs/lab_imports.html",
+        context={
+            "imports": selectors.lab_imports_for(request.user)[:50],
+            "sites": [(s, s.pk in mappings, can(request.user, Action.MANAGE_RANGES, s)) for s in sites],
+        },
+    )
+
+
+def lab_import(request, pk):
+    """The preview of an uploaded file: every row's outcome; pick visits, then import."""
+    found = get_object_or_404(selectors.lab_imports_for(request.user).defer(None), pk=pk)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "commit":
+                done = importing.commit_import(user=request.user, lab_import=found)
+                messages.success(request, _("%(count)d value(s) imported.") % {"count": done.written})
+            elif action == "choose":
+                number = request.POST.get("row", "")
+                visit = request.POST.get("visit", "")
+                if not number.isdigit() or (visit and not visit.isdigit()):
+                    raise Http404
+                importing.choose_visit(
+                    user=request.user,
+                    lab_import=found,
+                    number=int(number),
+                    visit_id=int(visit) if visit else None,
+                )
+                messages.success(request, _("Visit chosen; the preview was updated."))
+            elif action == "refresh":
+                importing.refresh_preview(user=request.user, lab_import=found)
+                messages.success(request, _("The preview was updated."))
+            else:
+                raise Http404
+        except importing.PreviewChanged as exc:
+            messages.warning(request, exc.message)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect("lab_import", found.pk)
+    rows = importing.rows_for_display(found)
+    choices = importing.visit_choices(found)
+    for row in rows:
+        row.choices = choices.get(row.participant_id, []) if row.participant_id else []
+    with timezone.override(found.site.timezone):
+        return render(
+            request,
+            "labs/lab_import.html",
+            {
+                "lab_import": found,
+                "rows": rows,
+                "counts": [(RowOutcome(k).label, k, v) for k, v in found.counts.items() if v],
+                "writable": sum(found.counts.get(k, 0) for k in WRITTEN_OUTCOMES),
+                "previewed": found.status == ImportStatus.PREVIEWED,
+            },
+        )
+
+
+def lab_import_mapping(request, pk):
+    """A data manager names the columns of the site laboratory's CSV export, once per site."""
+    site = get_object_or_404(trial_selectors.sites_for(request.user), pk=pk)
+    require(request.user, Action.MANAGE_RANGES, site)
+    instance = LabImportMapping.objects.filter(site=site).first()
+    form = LabImportMappingForm(request.POST or None, instance=instance)
+    return submit(
+        request,
+        form,
+        lambda **kwargs: importing.save_mapping(user=request.user, site=site, **kwargs),
+        success_url=reverse("lab_imports"),
+        success_message=_("Column mapping saved."),
+        template="labs/lab_import_mapping.html",
+        context={"site": site},
     )

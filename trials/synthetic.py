@@ -197,13 +197,16 @@ def plan_participant(
         "end_date": None,
         "_steps": [screened],
     }
+    # The screening visit exists from screening on, done that day (visits.services.create_screening_visit):
+    # the screening forms of those never enrolled are entered at it.
+    screening = _screening_visit(screened, definitions)
     if (today - screened).days < 2 and rng.random() < 0.3:
-        return p, []  # consent not recorded yet
+        return p, screening  # consent not recorded yet
     p.update(consent_date=screened, consent_version="1.0")
     p["_steps"].append(screened)
     assessed = screened + timedelta(days=rng.randint(2, 10))
     if assessed > today:
-        return p, []
+        return p, screening
     p["eligibility_date"] = assessed
     p["_steps"].append(assessed)
     if rng.random() < 0.25:
@@ -215,11 +218,11 @@ def plan_participant(
             end_date=assessed,
             end_reason=reason,
         )
-        return p, []
+        return p, screening
     p["eligibility_met"] = True
     enrolled = assessed + timedelta(days=rng.randint(0, 3))
     if enrolled > today:
-        return p, []  # eligible, enrollment pending
+        return p, screening  # eligible, enrollment pending
     planned = enrolled + timedelta(days=rng.randint(5, 12))
     infused = planned + timedelta(days=rng.choice((0, 0, 0, 0, 1, 2, 3)))
     lymphodepleted = infused - timedelta(days=5)
@@ -255,6 +258,32 @@ def plan_participant(
         p.update(status=S.COMPLETED, end_date=last["visit_date"] or last["window_end"])
         p["_steps"].append(p["end_date"])
     return p, visits
+
+
+def _screening_visit(screened: date, definitions: list[Definition]) -> list[dict]:
+    """The screening visit as ``create_screening_visit`` records it: centred on the screening date."""
+    first = definitions[0] if definitions else None
+    if first is None or first.code != "SCR" or first.target_day >= 0:
+        return []
+    w = window(screened, 0, first.before, first.after)
+    return [
+        {
+            "definition_id": first.pk,
+            "code": first.code,
+            "name": first.name,
+            "sequence": 10,
+            "target_day": first.target_day,
+            "target_date": w.target,
+            "window_start": w.start,
+            "window_end": w.end,
+            "provisional": True,
+            "visit_date": screened,
+            "missed": False,
+            "not_applicable": False,
+            "status_reason": "",
+            "_steps": [screened],
+        }
+    ]
 
 
 def _plan_visits(rng, p, *, today, definitions, offset, end) -> list[dict]:

@@ -94,3 +94,64 @@ def unit_conversions(inputs):
             raise CalculatorInputError(key, "is required")
     result = convert(analyte, inputs["value"], inputs["from"], inputs["to"])
     return {"value": float(result), "unit": inputs["to"], "analyte": analyte}
+
+
+# UCUM codes (https://ucum.org, as FHIR's valueQuantity.code carries them) and the spellings laboratory
+# reports print, to the unit codes above. Annotations in braces ({cells}/uL) carry no meaning in UCUM
+# and are dropped before the lookup; "µ" and "μ" are read as "u", "×10⁹" as "10^9".
+_UCUM = {
+    "10*9/L": "10^9/L",
+    "10*3/uL": "10^3/uL",
+    "10*3/mm3": "10^3/uL",
+    "/uL": "cells/uL",
+    "/mm3": "cells/uL",
+    "cells/uL": "cells/uL",
+    "umol/L": "umol/L",
+    "mmol/L": "mmol/L",
+    "mg/dL": "mg/dL",
+    "g/dL": "g/dL",
+    "g/L": "g/L",
+    "mg/L": "mg/L",
+    "ug/L": "ug/L",
+    "ng/mL": "ng/mL",
+    "pg/mL": "pg/mL",
+    "U/L": "U/L",
+    "[IU]/L": "U/L",
+    "[IU]/mL": "IU/mL",
+    "IU/mL": "IU/mL",
+    "m[IU]/mL": "mIU/mL",
+    "mIU/mL": "mIU/mL",
+    "s": "s",
+    "sec": "s",
+    "1": "ratio",
+    "ratio": "ratio",
+    "g/g": "g/g",
+    "mg/mg": "mg/mg",
+    "mg/g": "mg/g",
+    "mg/mmol": "mg/mmol",
+    "g/(24.h)": "g/24h",
+    "g/24.h": "g/24h",
+    "g/24h": "g/24h",
+    "/[HPF]": "/[HPF]",
+    "[copies]/mL": "copies/mL",
+    "copies/mL": "copies/mL",
+}
+
+
+def unit_from_ucum(text: str) -> str | None:
+    """The unit code of this module for a UCUM code or a printed unit (``10*9/L``, ``×10⁹/L``,
+    ``{cells}/uL``, ``µmol/L``), or None when it is not one of the units the project knows."""
+    if not isinstance(text, str):
+        return None
+    unit = text.strip().replace("µ", "u").replace("μ", "u").replace(" ", "")
+    unit = unit.replace("10⁹", "10^9").replace("10³", "10^3")
+    for prefix in ("×", "x"):
+        if unit.startswith(prefix + "10"):
+            unit = unit[len(prefix) :]
+    unit = unit.replace("10^", "10*")
+    while "{" in unit and "}" in unit[unit.index("{") :]:  # annotations: {cells}/uL, {ratio}
+        start = unit.index("{")
+        unit = unit[:start] + unit[unit.index("}", start) + 1 :]
+    if unit.startswith("/") and unit != "/[HPF]" and unit[1:] in ("uL", "mm3"):
+        return _UCUM[unit]
+    return _UCUM.get(unit or "1")

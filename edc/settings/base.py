@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "signatures",
     "auditchain",
     "api",
+    "casebooks",
 ]
 
 MIDDLEWARE = [

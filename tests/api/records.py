@@ -55,12 +55,13 @@ class SiteRecords:
     signature: int
     site: int
     study: int
+    lab_import: int
 
 
 def records_at(participant, *, staff) -> SiteRecords:
     """One of everything for ``participant`` (``staff``: a user of its site, the author of the records)."""
     from adverse_events.models import AdverseEvent
-    from labs.models import LabResult
+    from labs.models import LabImport, LabResult
     from monitoring.models import Query, SourceVerification
     from signatures.models import Signature
 
@@ -96,6 +97,14 @@ def records_at(participant, *, staff) -> SiteRecords:
         signer=staff,
         meaning="casebook_approved",
     )
+    lab_import = make(
+        LabImport,
+        site=participant.site,
+        uploaded_by=staff,
+        content=b'{"resourceType": "Bundle", "entry": []}',
+        format="fhir",
+        counts={},
+    )
     return SiteRecords(
         participant=participant.pk,
         visit=visit.pk,
@@ -107,4 +116,5 @@ def records_at(participant, *, staff) -> SiteRecords:
         signature=signature.pk,
         site=participant.site_id,
         study=participant.site.study_id,
+        lab_import=lab_import.pk,
     )

@@ -45,10 +45,14 @@ for _code in FORMS:
     RECORDS[f"api_form_{_code}_record_history"] = f"form:{_code}"
 STATIC = {"api_forms"}  # the same for everyone: the form definitions
 WRITES = {"api_query_answer": ("query", Role.COORDINATOR, Role.INVESTIGATOR)}  # kind, roles that may
+# Laboratory imports: seen and written by the roles that import, at their sites (another role's or
+# another site's import is not in their list and answers 404).
+IMPORTERS = (Role.COORDINATOR, Role.INVESTIGATOR, Role.DATA_MANAGER)
+LAB_IMPORTS = {"api_lab_imports", "api_lab_import", "api_lab_import_commit"}
 
 
 def test_the_walk_covers_every_api_route():
-    known = set(LISTS) | set(RECORDS) | STATIC | set(WRITES)
+    known = set(LISTS) | set(RECORDS) | STATIC | set(WRITES) | LAB_IMPORTS
     assert set(api_routes()) - known == set(), "add the new endpoint to the walk"
     assert known - set(api_routes()) == set()
 
@@ -126,7 +130,36 @@ def test_each_role_reads_its_sites_records_and_nothing_else(
             )
         walked.add(name)
 
+    walked |= walk_lab_imports(client, two_sites, role, visible)
     assert walked == set(api_routes())
+
+
+def walk_lab_imports(client, two_sites, role, visible) -> set[str]:
+    """List, read, upload and commit laboratory imports at both sites as ``role``."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.labs.lab_files import bundle
+
+    imports = role in IMPORTERS
+    listed = {row["id"] for row in client.get(reverse("api_lab_imports")).json()["results"]}
+    for code, records in two_sites.items():
+        allowed = visible[code] and imports
+        assert (records.lab_import in listed) == allowed, f"{role}: lab imports of {code}"
+        answer = client.get(reverse("api_lab_import", args=[records.lab_import]))
+        assert answer.status_code == (200 if allowed else 404), (role, code)
+        upload = client.post(
+            reverse("api_lab_imports"),
+            {"site": code, "format": "fhir", "file": SimpleUploadedFile("b.json", bundle())},
+            format="multipart",
+        )
+        # An empty bundle is refused with a message (400) once the role may import at the site.
+        expected = 400 if allowed else 403 if visible[code] else 400
+        assert upload.status_code == expected, (role, code, upload.content[:200])
+        if not allowed and visible[code]:
+            assert "role does not allow" in upload.json()["detail"]
+        commit = client.post(reverse("api_lab_import_commit", args=[records.lab_import]), {}, format="json")
+        assert commit.status_code == (200 if allowed else 404), (role, code, commit.content[:200])
+    return LAB_IMPORTS
 
 
 def test_every_api_route_refuses_a_request_without_a_token(client, two_sites):
@@ -134,7 +167,11 @@ def test_every_api_route_refuses_a_request_without_a_token(client, two_sites):
     for name in api_routes():
         kind = LISTS.get(name) or RECORDS.get(name) or (WRITES[name][0] if name in WRITES else None)
         args = [pk_of(records, kind)] if name in RECORDS or name in WRITES else []
+        if name in LAB_IMPORTS:
+            args = [records.lab_import] if name != "api_lab_imports" else []
         response = (
             client.post(reverse(name, args=args)) if name in WRITES else client.get(reverse(name, args=args))
         )
         assert response.status_code == 401, name
+        if name in ("api_lab_imports", "api_lab_import_commit"):
+            assert client.post(reverse(name, args=args)).status_code == 401, name

@@ -131,7 +131,9 @@ def load_database_url(demo_template, django_db_blocker):
             drop_database(name)
 
 
+# Gunicorn and Locust for half a minute: once per CI run, in the production stage (.ci/run).
 @pytest.mark.loadtest
+@pytest.mark.production
 def test_make_loadtest_writes_its_figures_and_counts_a_failing_request(load_database_url, tmp_path):
     output = tmp_path / "bench.json"
     output.write_text(json.dumps({"metrics": {"participant_list_p95_ms": {"value": 12}}}))

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from edc.clinical import CalculatorInputError, compute
-from edc.clinical.units import convert
+from edc.clinical.units import convert, unit_from_ucum
 
 
 @pytest.mark.parametrize(
@@ -87,3 +87,52 @@ def test_convert_names_the_key_too():
     with pytest.raises(CalculatorInputError) as error:
         convert("bilirubin", 1, "mg/dL", "mmol/L")
     assert error.value.key == "to"
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [
+        ("10*9/L", "10^9/L"),
+        ("×10⁹/L", "10^9/L"),
+        ("x10^9/L", "10^9/L"),
+        ("10*3/uL", "10^3/uL"),
+        ("/uL", "cells/uL"),
+        ("{cells}/uL", "cells/uL"),
+        ("cells/µL", "cells/uL"),
+        ("umol/L", "umol/L"),
+        ("µmol/L", "umol/L"),
+        ("mg/dL", "mg/dL"),
+        ("g/dL", "g/dL"),
+        ("g/L", "g/L"),
+        ("[IU]/mL", "IU/mL"),
+        ("m[IU]/mL", "mIU/mL"),
+        ("{ratio}", "ratio"),
+        ("g/(24.h)", "g/24h"),
+    ],
+)
+def test_ucum_codes_and_printed_units_map_to_the_project_units(text, unit):
+    assert unit_from_ucum(text) == unit
+
+
+@pytest.mark.parametrize("text", ["mg", "furlongs/fortnight", "10*12/L", None, "=cmd|' /C calc'!A0"])
+def test_a_unit_the_project_does_not_know_maps_to_nothing(text):
+    assert unit_from_ucum(text) is None
+
+
+def test_a_dimensionless_unit_is_a_ratio():
+    assert unit_from_ucum("") == unit_from_ucum("1") == "ratio"
+
+
+@pytest.mark.parametrize(
+    ("analyte", "value", "from_unit", "to_unit", "expected"),
+    [
+        ("creatinine", "1.0", "mg/dL", "umol/L", "88.4"),
+        ("creatinine", "88.4", "umol/L", "mg/dL", "1"),
+        ("haemoglobin", "12.5", "g/dL", "g/L", "125"),
+        ("haemoglobin", "125", "g/L", "g/dL", "12.5"),
+        ("neutrophils", "1500", "cells/uL", "10^9/L", "1.5"),
+        ("cd4_lymphocytes", "0.2", "10^9/L", "cells/uL", "200"),
+    ],
+)
+def test_the_conversions_a_lab_import_relies_on_go_both_ways(analyte, value, from_unit, to_unit, expected):
+    assert convert(analyte, Decimal(value), from_unit, to_unit) == Decimal(expected)

@@ -1,15 +1,13 @@
 """The pieces the endpoints are assembled from: the medication log read as the medications app reads
-it, the analysis dataset's shape, and the SVG builders."""
+it, and the SVG builders (the analysis dataset is tests/exports/test_adam.py)."""
 
-import re
 from datetime import timedelta
 
 import pytest
 
-from efficacy import analysis, svg
+from efficacy import svg
 from efficacy.endpoints import load, medication_state
 from medications.selectors import maintenance_prednisone_equivalent
-from trials.models import Participant
 
 
 def test_the_prednisone_equivalent_on_any_day_equals_the_medication_logs_own(hand_participant):
@@ -30,28 +28,6 @@ def test_a_glucocorticoid_without_a_convertible_dose_makes_the_dose_unknown(coor
     meds = load([hand_participant]).medications[hand_participant.pk]
     state = medication_state(meds, w.day(105))
     assert state.prednisone_mg_day is None and "prednisone equivalent unknown" in state.why
-
-
-def test_the_analysis_dataset_has_sas_compatible_names_and_labels():
-    names = [name for name, _label, _type in analysis.COLUMNS]
-    assert len(names) == len(set(names))
-    for name, label, kind in analysis.COLUMNS:
-        assert re.fullmatch(r"[A-Z][A-Z0-9]{0,7}", name), name
-        assert len(label) <= 40, label
-        assert kind in ("Char", "Num")
-
-
-def test_the_analysis_dataset_has_one_row_per_participant_and_visit_with_rule_versions(hand_participant):
-    rows = list(analysis.rows(Participant.objects.filter(pk=hand_participant.pk)))
-    assert [r["AVISIT"] for r in rows] == ["BL", "D28", "M3", "M6", "M9"]
-    bl, d28, m3, m6, m9 = rows
-    assert bl["ABLFL"] == "Y" and bl["SLEDAI"] == 14 and bl["SRI4FL"] == ""
-    assert (m3["SRI4FL"], m3["DORISFL"], m3["DFDAMFL"], m3["LLDASFL"]) == ("Y", "Y", "N", "Y")
-    assert (m6["DFDAMFL"], m6["DFDSTFL"], m6["CHG"], m6["LLDCRDY"]) == ("Y", "N", -14, 90)
-    assert d28["ADY"] == 28 and d28["PREDEQ"] == 10.0 and d28["SRI4RV"] == "sri_4/1"
-    assert m9["EVALFL"] == "N" and "PGA form not complete" in m9["NEREASON"] and m9["LLDASFL"] == ""
-    assert m6["MAINTRV"] == "state_maintenance/1" and m6["ASMRV"] == "efficacy_endpoints/1"
-    assert m6["USUBJID"] == f"UDCAR-SLE-{hand_participant.screening_number}"  # assigned at screening, kept
 
 
 def test_a_line_plot_carries_title_desc_and_escapes_text():

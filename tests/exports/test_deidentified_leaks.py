@@ -24,7 +24,7 @@ from lxml import etree
 from crfs.registry import FORMS
 from crfs.services import save_form
 from exports import odm
-from exports.models import DateShift
+from exports.models import DateShift, Pseudonym
 from tests.adverse_events.factories import record_ae
 from tests.conftest import make_participant, today_at
 from tests.exports.factories import read_zip, run
@@ -297,7 +297,9 @@ def test_every_format_keys_a_participant_never_enrolled_the_same_way(
 ):
     screened = make_participant(coordinator, site_yc, stage="consented")
     files = everything(run(sponsor_admin, study, formats=("csv", "odm", "sdtm"), deidentify=True))
-    key = f"NOT-ENROLLED-{screened.pk}"
+    key = Pseudonym.objects.get(participant=screened).key
+    # A stored random key: neither the screening number nor the database id.
+    assert re.fullmatch(r"NOT-ENROLLED-[2-9A-Z]{8}", key) and str(screened.pk) not in key.split("-")
     assert key in {r["study_id"] for r in csv_rows(files["csv/participants_wide.csv"])}
     assert f'SubjectKey="{key}"' in files["odm/odm.xml"].decode()
     assert key in {r["SUBJID"] for r in csv_rows(files["sdtm/DM.csv"])}
@@ -310,3 +312,92 @@ def test_a_study_day_odm_file_holds_no_time_stamp(planted, sponsor_admin, study)
     clinical = document.find(f"{{{odm.ODM_NS}}}ClinicalData")
     text = etree.tostring(clinical).decode()
     assert "DateTimeStamp" not in text and not re.search(r"\d{4}-\d\d-\d\d", text)
+
+
+def test_the_pseudonym_of_a_participant_never_enrolled_is_the_same_in_every_export(
+    sponsor_admin, study, coordinator, site_yc
+):
+    make_participant(coordinator, site_yc, stage="consented")
+    first = csv_rows(everything(run(sponsor_admin, study, deidentify=True))["csv/participants_wide.csv"])
+    again = csv_rows(
+        everything(run(sponsor_admin, study, deidentify=True, date_mode="study_day"))[
+            "csv/participants_wide.csv"
+        ]
+    )
+    assert [r["study_id"] for r in first] == [r["study_id"] for r in again]
+    assert first[0]["study_id"].startswith("NOT-ENROLLED-")
+
+
+@pytest.fixture
+def keyed(study, coordinator, monitor, investigator, site_yc):
+    """An infused participant with vital signs, a laboratory panel (child rows), a CRS assessment and two
+    adverse events; one never enrolled."""
+    today = today_at(site_yc)
+    p = make_participant(
+        coordinator, site_yc, screened=today - timedelta(days=40), infused=today - timedelta(days=10)
+    )
+    add_casebook_data(p, coordinator=coordinator, monitor=monitor, investigator=investigator)
+    record_ae(coordinator, p, term="fever")
+    record_ae(coordinator, p, term="headache")
+    never = make_participant(coordinator, site_yc, stage="consented", screened=today - timedelta(days=3))
+    return p, never
+
+
+def database_ids(name: str) -> set[str]:
+    """Ids of the table a CSV file holds (``labs.results`` → the lab results)."""
+    from exports.csv_export import tables
+    from exports.options import ExportOptions
+
+    study = Participant.objects.first().site.study
+    table = next(t for t in tables(study, ExportOptions(study_id=study.pk)) if t.name == name)
+    return {str(pk) for pk in table.queryset.model.objects.values_list("pk", flat=True)}
+
+
+def test_deidentified_record_keys_are_the_subject_key_and_a_number_never_a_database_id(
+    keyed, sponsor_admin, study
+):
+    p, never = keyed
+    files = everything(run(sponsor_admin, study, formats=("csv", "odm", "sdtm"), deidentify=True))
+    keys = {r["study_id"] for r in csv_rows(files["csv/participants_wide.csv"])}
+    assert keys == {p.study_id, Pseudonym.objects.get(participant=never).key}
+    document = etree.fromstring(files["odm/odm.xml"])
+    assert keys == {s.get("SubjectKey") for s in document.iterfind(".//{*}SubjectData")}
+    assert keys == {r["SUBJID"] for r in csv_rows(files["sdtm/DM.csv"])}
+    checked = set()
+    for name, content in files.items():
+        if not name.endswith("_wide.csv") or not name.startswith("csv/"):
+            continue
+        rows = csv_rows(content)
+        table = name.removeprefix("csv/").removesuffix("_wide.csv")
+        ids = database_ids(table)
+        record_ids = [r["record_id"] for r in rows]
+        assert len(set(record_ids)) == len(record_ids), name
+        for row in rows:
+            assert row["record_id"] == row["study_id"] or row["record_id"].startswith(
+                row["study_id"] + "."
+            ), (name, row["record_id"])
+            assert row["record_id"] not in ids, (name, row["record_id"])
+            if "form_record_id" in row:
+                assert row["record_id"].startswith(row["form_record_id"] + "."), name
+        if rows:
+            checked.add(table)
+    assert {
+        "participants",
+        "visits",
+        "vital_signs",
+        "labs",
+        "labs.results",
+        "crs",
+        "adverse_events",
+    } <= checked
+    labs = csv_rows(files["csv/labs_wide.csv"])
+    results = csv_rows(files["csv/labs.results_wide.csv"])
+    assert {r["form_record_id"] for r in results} <= {r["record_id"] for r in labs}
+    events = csv_rows(files["csv/adverse_events_wide.csv"])
+    assert sorted(r["record_id"] for r in events) == [f"{p.study_id}.1", f"{p.study_id}.2"]
+    # The ODM file numbers a repeating form as the CSV does: labs panel n is <study id>.n.
+    panels = {
+        f"{p.study_id}.{f.get('FormRepeatKey')}"
+        for f in document.iterfind(".//{*}FormData[@FormOID='F.LABS']")
+    }
+    assert panels == {r["record_id"] for r in labs}

@@ -29,6 +29,17 @@ def test_command_writes_the_zip_with_its_manifest(study, data, tmp_path):
     assert job.requested_by is None
 
 
+def test_command_exports_every_format_and_counts_the_rows_of_the_files_that_have_rows(study, data, tmp_path):
+    import io
+
+    stdout = io.StringIO()
+    call_command("export", format="csv,odm,sdtm,adam,audit", out=str(tmp_path), stdout=stdout)
+    job = ExportJob.objects.get()
+    schemas = [f for f in job.files if f["rows"] is None]  # the ODM schema files ship without rows
+    assert schemas and job.total_rows == sum(f["rows"] for f in job.files if f["rows"] is not None) > 0
+    assert f"{job.total_rows} rows" in stdout.getvalue()
+
+
 def test_command_applies_options(study, data, site_yc, tmp_path):
     call_command("export", format="csv", out=str(tmp_path), deidentify=True, sites="YC", forms="vital_signs")
     options = ExportJob.objects.get().options

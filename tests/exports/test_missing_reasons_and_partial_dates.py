@@ -264,3 +264,19 @@ def test_sdtm_start_dates_are_iso_8601_partial_dates_without_a_study_day(recorde
     general = mh[mh["MHCAT"] == "GENERAL MEDICAL HISTORY"]
     assert set(general["MHSTDTC"]) == {"2015"} and len(general) == len(HOSTILE)
     assert not MissingValue.objects.filter(reason="").exists()
+
+
+def test_the_shipped_extension_schema_allows_exactly_the_reasons_the_crf_offers():
+    from crfs.models import MissingReason
+
+    schema = etree.parse(str(odm.SCHEMA_DIR / odm.EXTENSION_XSD_FILE))
+    xs = {"xs": "http://www.w3.org/2001/XMLSchema"}
+    values = schema.xpath("//xs:attribute[@name='MissingReason']//xs:enumeration/@value", namespaces=xs)
+    assert sorted(values) == sorted(MissingReason.values)
+
+
+def test_pure_odm_keeps_the_null_item_without_the_vendor_reason(recorded, study, tmp_path):
+    document = odm_document(study, tmp_path, odm_pure=True)
+    weight = document.find(".//odm:ItemData[@ItemOID='IT.VITAL_SIGNS.WEIGHT_KG']", NS)
+    assert dict(weight.attrib) == {"ItemOID": "IT.VITAL_SIGNS.WEIGHT_KG", "IsNull": "Yes"}
+    assert odm.odm_schema().validate(document), odm.odm_schema().error_log

@@ -33,7 +33,7 @@ REQUIRED = {
 }  # fmt: skip
 # Variable -> CT codelist (exports/ct/sdtm-ct.yaml) for the variables the export fills from CT.
 CODED = {
-    "SEX": "SEX", "AGEU": "AGEU", "RACE": "RACE", "ETHNIC": "ETHNIC", "ARMNRS": "ARMNRS", "EPOCH": "EPOCH",
+    "SEX": "SEX", "AGEU": "AGEU", "RACE": "RACE", "ETHNIC": "ETHNIC", "ARMNRS": "ARMNULRS", "EPOCH": "EPOCH",
     "DSCAT": "DSCAT", "AESER": "NY", "DTHFL": "NY", "TSPARMCD": "TSPARMCD", "TSVALNF": "TSNF",
     "AESCONG": "NY", "AESDISAB": "NY", "AESDTH": "NY", "AESHOSP": "NY", "AESLIFE": "NY", "AESMIE": "NY",
     "AEOUT": "OUT", "AEACN": "ACN", "EXROUTE": "ROUTE", "EXDOSFRM": "FRM",
@@ -73,7 +73,7 @@ def exported(seeded_demo, tmp_path, settings):
     frames = {
         name[:-4]: pd.read_csv(tmp_path / name, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         for name in counts
-        if name.endswith(".csv") and name != "define.csv"
+        if name.endswith(".csv") and name not in sdtm.LISTING_FILES
     }
     return tmp_path, counts, frames
 
@@ -123,11 +123,11 @@ def test_study_days_are_never_0_and_day_1_is_the_infusion(exported):
             seen += len(values)
     assert seen > 100
     dm = frames["DM"].set_index("USUBJID")
-    ds = frames["DS"]
-    infusions = ds[ds.DSDECOD == "CAR-T INFUSION"]
+    ex = frames["EX"]
+    infusions = ex[(ex.EXCAT == "CAR-T") & (ex.EXSTDTC != "")]
     assert len(infusions) > 0
     for _i, row in infusions.iterrows():
-        assert row.DSSTDY == "1" and dm.loc[row.USUBJID, "RFSTDTC"] == row.DSSTDTC
+        assert row.EXSTDY == "1" and dm.loc[row.USUBJID, "RFSTDTC"] == row.EXSTDTC[:10]
     tv = frames["TV"].set_index("VISIT")
     assert tv.loc["Infusion (Day 0)", "VISITDY"] == "1" and tv.loc["Screening", "VISITDY"] == "-17"
 
@@ -273,3 +273,16 @@ def test_lab_and_exposure_and_ae_carry_the_standard_variables(exported):
     assert (ae[ae.AESER == "N"][list(sdtm.SERIOUSNESS)] == "").all().all()
     sv = frames["SV"]
     assert (sv[sv.SVSTDTC != ""].SVENDTC != "").all()
+
+
+def test_disposition_terms_come_from_the_codelist_their_category_selects(exported):
+    _directory, _counts, frames = exported
+    ct = trial_design.controlled_terminology()
+    protmlst = set(ct["codelists"]["PROTMLST"]["terms"])
+    ncomplt = set(ct["codelists"]["NCOMPLT"]["terms"]) | set(ct["extended"]["NCOMPLT"])
+    ds = frames["DS"]
+    milestones = ds[ds.DSCAT == "PROTOCOL MILESTONE"]
+    dispositions = ds[ds.DSCAT == "DISPOSITION EVENT"]
+    assert len(milestones) and len(dispositions) and len(milestones) + len(dispositions) == len(ds)
+    assert set(milestones.DSDECOD) <= protmlst, set(milestones.DSDECOD) - protmlst
+    assert set(dispositions.DSDECOD) <= ncomplt, set(dispositions.DSDECOD) - ncomplt

@@ -59,9 +59,16 @@ def unguarded(values):
 
 @pytest.fixture
 def demo(seeded_demo):
+    """The demo study, whose Day 1 CRS assessment belongs to a CRS adverse event (RELREC)."""
+    from django.contrib.auth import get_user_model
+
+    from tests.adverse_events.factories import record_ae
     from tests.exports.test_odm_export import seed_demo_study
 
-    return seed_demo_study()
+    study, participant = seed_demo_study()
+    coordinator = get_user_model().objects.get(username="coordinator")
+    record_ae(coordinator, participant, term="cytokine_release_syndrome", grade=1)
+    return study, participant
 
 
 def test_each_xpt_file_read_back_with_pandas_equals_the_csv_of_the_same_domain(demo, tmp_path):
@@ -113,8 +120,9 @@ def test_study_day_is_1_on_the_infusion_day_with_no_day_0(study, infused, tmp_pa
     ]
     assert rows and all(r["VSDY"] == "2" for r in rows)  # protocol day 1
     assert {r["VSDTC"] for r in rows} == {(infused.infusion_date + timedelta(days=1)).isoformat()}
+    ex = {r["EXCAT"]: r for r in csv.DictReader((tmp_path / "EX.csv").open(encoding="utf-8-sig"))}
+    assert ex["CAR-T"]["EXSTDY"] == "1"
     ds = {r["DSDECOD"]: r for r in csv.DictReader((tmp_path / "DS.csv").open(encoding="utf-8-sig"))}
-    assert ds["CAR-T INFUSION"]["DSSTDY"] == "1"
     consent = (infused.consent_date - infused.infusion_date).days
     assert consent < 0 and ds["INFORMED CONSENT OBTAINED"]["DSSTDY"] == str(consent)
     dm = next(
@@ -159,7 +167,7 @@ def test_define_file_lists_every_variable_of_every_dataset(study, infused, tmp_p
     rows = list(csv.DictReader((tmp_path / "define.csv").open(encoding="utf-8-sig")))
     listed = {(r["DATASET"], r["VARIABLE"]) for r in rows if r["VARIABLE"]}
     for name in counts:
-        if name.endswith(".csv") and name != "define.csv":
+        if name.endswith(".csv") and name not in sdtm.LISTING_FILES:
             header = next(csv.reader((tmp_path / name).open(encoding="utf-8-sig")))
             assert {(name[:-4], h) for h in header} <= listed
 

@@ -266,20 +266,25 @@ def test_the_entry_page_lists_the_log_and_adds_an_entry(client, save, coordinato
     assert (
         reverse("form_entry_instance", args=[baseline.pk, "medications", first.pk]) in body and "5.00" in body
     )
-    response = client.post(
+    row = {
+        "agent": "Tocilizumab",
+        "drug_class": "tocilizumab",
+        "dose": "8",
+        "dose_unit": "mg/kg",
+        "frequency": "once",
+        "route": "iv",
+        "start_date": today.isoformat(),
+        "stop_date": today.isoformat(),
+        "indication": "CRS grade 2",
+        "period": "concomitant",
+        "for_crs_or_icans": "on",
+    }
+    response = client.post(  # the page's table: a new row (the stored one left as it is)
         url,
         {
-            "agent": "Tocilizumab",
-            "drug_class": "tocilizumab",
-            "dose": "8",
-            "dose_unit": "mg/kg",
-            "frequency": "once",
-            "route": "iv",
-            "start_date": today.isoformat(),
-            "stop_date": today.isoformat(),
-            "indication": "CRS grade 2",
-            "period": "concomitant",
-            "for_crs_or_icans": "on",
+            "medications-TOTAL_FORMS": "1",
+            "medications-INITIAL_FORMS": "0",
+            **{f"medications-0-{name}": value for name, value in row.items()},
             "complete": "1",
         },
     )

@@ -13,13 +13,19 @@ from tests.conftest import make_participant, today_at
 
 
 def prior_medication(today, start):
-    return {
+    """The visit's medications page (a table of rows) with one new row."""
+    row = {
         "agent": "Hydroxychloroquine",
         "drug_class": "antimalarial",
         "start_date": start,
         "stop_date": (today - timedelta(days=60)).isoformat(),
         "indication": "SLE",
         "period": "prior",
+    }
+    return {
+        "medications-TOTAL_FORMS": "1",
+        "medications-INITIAL_FORMS": "0",
+        **{f"medications-0-{name}": value for name, value in row.items()},
         "draft": "1",
     }
 

@@ -190,3 +190,65 @@ def test_this_machines_programs_include_one_for_the_test_server(db):
     path = backup_module.program_for("pg_dump", major)
     version = subprocess.run([str(path), "--version"], capture_output=True, text=True).stdout
     assert f"(PostgreSQL) {major}" in version
+
+
+def restoring(conn, database: str, statement: str = "") -> bool:
+    """Whether a ``pg_restore`` session is connected to ``database`` (running a statement that matches
+    the regular expression ``statement``)."""
+    return conn.execute(
+        "SELECT count(*) > 0 FROM pg_stat_activity"
+        " WHERE datname = %s AND application_name = 'pg_restore' AND query ~ %s",
+        [database, statement],
+    ).fetchone()[0]
+
+
+def test_a_restore_killed_half_way_leaves_an_empty_database_and_can_be_run_again(
+    backup, fresh_database, tmp_path
+):
+    """The dump is restored in one transaction: a restore killed while ``pg_restore`` writes (a power
+    cut, an operator's Ctrl-C) leaves no half-restored tables behind, and the same command then works."""
+    import signal
+    import time
+
+    folder, source = backup
+    owner, app = fresh_database
+    database = urlsplit(owner).path.lstrip("/")
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in {"PYTEST_XDIST_WORKER", "DATABASE_OWNER_URL"}},
+        "DATABASE_URL": app,
+        "DATABASE_OWNER_URL": owner,
+        "EXPORT_ROOT": str(tmp_path / "exports"),
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "restore", str(folder)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    seen_writing = False
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            with psycopg.connect(url_of("postgres"), autocommit=True) as conn:
+                # Past the CREATE TABLEs: loading rows, or building indexes and constraints after them.
+                seen_writing = restoring(conn, database, "^(COPY|CREATE (UNIQUE )?INDEX|ALTER TABLE)")
+            if seen_writing:
+                break
+            time.sleep(0.005)
+        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert seen_writing, "the restore finished before pg_restore could be caught writing"
+
+    with psycopg.connect(url_of("postgres"), autocommit=True) as conn:  # the killed session's rollback
+        for _ in range(100):
+            if not restoring(conn, database):
+                break
+            time.sleep(0.1)
+    assert row_counts(owner) == {}
+
+    again = manage("restore", str(folder), database=app, owner=owner, export_root=tmp_path / "exports")
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
+    assert row_counts(owner) == row_counts(source)

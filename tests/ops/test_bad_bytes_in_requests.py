@@ -22,6 +22,7 @@ LIST_PAGES = {
     "dose_level_review": [],
     "ctcae_terms": ["q"],
     "ctcae_term_definitions": ["term"],
+    "uncoded_terms": [],
     "reference_ranges": ["site", "analyte"],
     "notification_list": ["page"],
     "audit_trail": ["user", "participant", "kind", "action", "date_from", "date_to", "page"],

@@ -32,6 +32,7 @@ WORKFLOW_APPS = frozenset(
         "efficacy",
         "exports",
         "api",
+        "casebooks",
     }
 )
 # The project's wiring inside ``edc/`` (paths relative to the repository).

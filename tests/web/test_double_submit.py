@@ -101,7 +101,13 @@ def _grade(w):
 
 def _medication(w):
     url = reverse("form_entry", args=[w.baseline.pk, "medications"])
-    overrides = {"agent": "Paracetamol", "start_date": w.today - timedelta(days=3), "draft": "1"}
+    overrides = {
+        "medications-TOTAL_FORMS": "1",
+        "medications-INITIAL_FORMS": "0",
+        "medications-0-agent": "Paracetamol",
+        "medications-0-start_date": w.today - timedelta(days=3),
+        "draft": "1",
+    }
     return w.coordinator, url, overrides, Medication.objects.count
 
 
@@ -287,6 +293,12 @@ NOT_CREATING = {
     "api_tokens": "shows the new token in its answer (no redirect): its one-time key makes a repeat create "
     "nothing and land on the list (tests/api/test_tokens.py)",
     "api_token_revoke": "revokes; a repeat is refused (already revoked)",
+    "casebook_pdf": "queues a casebook; a repeat while it is queued or running finds that job "
+    "(casebooks.services.request_casebook, tests/casebooks/test_casebook_access.py)",
+    "casebook_pdf_site": "queues a site's casebooks; a repeat while they are queued or running finds "
+    "that job",
+    "lab_import": "imports a previewed file: the import row is locked and a repeat is refused (already "
+    "imported, tests/labs/test_lab_import.py); choosing a visit or previewing again changes the preview only",
 }
 # Writing pages handled by edc.views.submit, which gives every form the key: the update pages.
 UPDATING = {
@@ -302,6 +314,8 @@ UPDATING = {
     "form_entry_instance",
     "lab_panel",
     "reference_ranges",
+    "lab_imports",
+    "lab_import_mapping",
     "query_release",
     "query_answer",
     "query_close",
@@ -356,6 +370,7 @@ def test_every_page_that_can_write_is_known_to_the_double_submit_tests():
         "dose_level_review",
         "ctcae_terms",
         "ctcae_term_definitions",
+        "uncoded_terms",
         "participant_safety",
         "adverse_event_history",
         "lab_panels",
@@ -365,6 +380,11 @@ def test_every_page_that_can_write_is_known_to_the_double_submit_tests():
         "javascript-catalog",
         "password_change",
         "password_change_done",
+        "casebook_jobs",
+        "casebook_progress",
+        "casebook_download",
+        "crf_blank",
+        "crf_annotated",
     }
     # The REST API has no form pages: its one write needs the record's ETag (If-Match), so a repeat gets
     # 412 (tests/api/test_query_answers.py); every route is walked by tests/api/test_walk.py.

@@ -42,6 +42,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-bom", action="store_true", help="CSV files without the UTF-8 byte-order mark"
         )
+        parser.add_argument(
+            "--odm-pure", action="store_true", help="ODM without the vendor extension (pure ODM 1.3.2)"
+        )
         parser.add_argument("--sites", help="comma-separated site codes (default: all)")
         parser.add_argument("--forms", help="comma-separated form codes (default: all)")
         parser.add_argument("--cutoff", help="data cut-off date, YYYY-MM-DD")
@@ -76,6 +79,7 @@ class Command(BaseCommand):
                 deidentify=o["deidentify"],
                 date_mode="study_day" if o["study_days"] else "shift",
                 bom=not o["no_bom"],
+                odm_pure=o["odm_pure"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
