@@ -253,7 +253,7 @@ class ScoredChoice(forms.TypedChoiceField):
 
 class CrsAssessmentForm(CRFForm):
     vasopressors = forms.MultipleChoiceField(
-        label=_("vasopressors"),
+        label=_("Vasopressors"),
         choices=Vasopressor.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,

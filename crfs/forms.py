@@ -5,6 +5,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from edc.errors import Problem
@@ -192,6 +193,7 @@ class CRFForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
             field.required = False
+            field.label = capfirst(field.label)  # "Vasopressors" like the labels of model fields
             if not field.widget.is_hidden:
                 read_as_typed(field)
             model_field = self._meta.model._meta.get_field(name) if name in self._meta.fields else None

@@ -34,6 +34,19 @@ def reasons_of(instance) -> dict[str, str]:
     return {row.field_name: row.reason for row in rows}
 
 
+def reasons_by_record(model, pks) -> dict[int, dict[str, str]]:
+    """{record pk: {field: reason}} of the records ``pks`` of ``model``, in one query (for exports)."""
+    found: dict[int, dict[str, str]] = {}
+    rows = (
+        MissingValue.objects.filter(content_type=ContentType.objects.get_for_model(model), object_id__in=pks)
+        .exclude(reason="")
+        .values_list("object_id", "field_name", "reason")
+    )
+    for object_id, name, reason in rows:
+        found.setdefault(object_id, {})[name] = reason
+    return found
+
+
 def problems(obj, reasons: dict[str, str], allowed_here: dict[str, list[str]]) -> list[Problem]:
     """A reason the protocol does not allow for the field, or a reason beside a value."""
     found = []
@@ -48,7 +61,14 @@ def problems(obj, reasons: dict[str, str], allowed_here: dict[str, list[str]]) -
 
 
 def save_reasons(obj, reasons: dict[str, str]) -> None:
-    """Store the reasons given with a save (in its transaction); a cleared one is kept as withdrawn."""
+    """Store the reasons given with a save (in its transaction); a cleared one is kept as withdrawn.
+
+    A reason belongs to its form: a lock on the form (its visit, participant, the study) refuses it
+    with the lock's message (``LockedError``), as the table's lock trigger does for any other writer."""
+    from monitoring.locks import refuse_if_locked
+
+    if reasons:
+        refuse_if_locked(obj)
     content_type = ContentType.objects.get_for_model(obj)
     stored = {
         row.field_name: row

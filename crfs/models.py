@@ -10,6 +10,7 @@ from typing import ClassVar
 import pghistory
 import pgtrigger
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -1113,6 +1114,7 @@ class MissingValue(models.Model):
 
     content_type = models.ForeignKey("contenttypes.ContentType", models.PROTECT)
     object_id = models.PositiveBigIntegerField()
+    form = GenericForeignKey("content_type", "object_id")
     field_name = models.CharField(_("field"), max_length=64)
     reason = models.CharField(_("reason missing"), max_length=16, choices=MissingReason.choices, blank=True)
 
@@ -1124,7 +1126,10 @@ class MissingValue(models.Model):
                 fields=["content_type", "object_id", "field_name"], name="missing_value_one_per_field"
             )
         ]
-        triggers = [pgtrigger.Protect(name="missing_value_no_delete", operation=pgtrigger.Delete)]
+        triggers = [
+            pgtrigger.Protect(name="missing_value_no_delete", operation=pgtrigger.Delete),
+            RefuseWhenLocked(parent="form"),  # a reason is part of its form: locked with it
+        ]
 
     def __str__(self):
         return f"{self.field_name}: {self.get_reason_display()}"

@@ -34,7 +34,10 @@ class RefuseWhenLocked(pgtrigger.Trigger):
     """BEFORE INSERT OR UPDATE, per row: raise when a form, visit, participant or study lock covers it.
 
     ``parent`` names the foreign key of a child row (a table row of a form, a lab result of its panel,
-    a grade of its adverse event): the row is covered by its parent's locks. Without a lock anywhere in
+    a grade of its adverse event): the row is covered by its parent's locks. It may name a generic
+    foreign key (why a field of any form is empty: ``crfs.MissingValue``): the parent's table is then
+    the default table of its content type (``<app_label>_<model>``) and its participant and visit are
+    read from the row found there. Without a lock anywhere in
     the study the trigger costs one lookup in a partial index (bulk ``COPY`` stays fast).
     """
 
@@ -53,8 +56,34 @@ class RefuseWhenLocked(pgtrigger.Trigger):
         self.parent = parent
         super().__init__()
 
+    def generic(self, model):
+        """The generic foreign key named by ``parent``, or None."""
+        from django.contrib.contenttypes.fields import GenericForeignKey
+
+        if not self.parent:
+            return None
+        # Migrations render models without their generic keys: read it on the installed model.
+        installed = apps.get_model(model._meta.app_label, model._meta.model_name)
+        found = [f for f in installed._meta.private_fields if f.name == self.parent]
+        return found[0] if found and isinstance(found[0], GenericForeignKey) else None
+
+    def get_declare(self, model):
+        declare = list(super().get_declare(model))
+        return [*declare, ("_form_table", "TEXT")] if self.generic(model) else declare
+
     def covered(self, model):
         """(form model, SQL of the form's id, participant id and visit id over ``NEW``)."""
+        if generic := self.generic(model):
+            content_type = model._meta.get_field(generic.ct_field).column
+            object_id = model._meta.get_field(generic.fk_field).column
+            lookup = (
+                f'SELECT ct."app_label" || \'_\' || ct."model" INTO _form_table '
+                f'FROM "django_content_type" ct WHERE ct."id" = NEW."{content_type}"; '
+                "EXECUTE format('SELECT (to_jsonb(f) ->> ''participant_id'')::bigint, "
+                "(to_jsonb(f) ->> ''visit_id'')::bigint FROM %I f WHERE f.\"id\" = $1', _form_table) "
+                f'INTO _participant, _visit USING NEW."{object_id}";'
+            )
+            return None, f'NEW."{object_id}"', lookup
         if self.parent:
             field = model._meta.get_field(self.parent)
             form = field.related_model
@@ -69,6 +98,7 @@ class RefuseWhenLocked(pgtrigger.Trigger):
 
     def get_func(self, model):
         form, form_id, lookup = self.covered(model)
+        form_table = "_form_table" if form is None else f"'{form._meta.db_table}'"
         lock = lock_model()._meta.db_table
         user = apps.get_model(settings.AUTH_USER_MODEL)._meta.db_table
         site = "NEW.\"site_id\"" if model._meta.label == "trials.Participant" else (
@@ -88,7 +118,7 @@ class RefuseWhenLocked(pgtrigger.Trigger):
               JOIN "{user}" u ON u."id" = l."locked_by_id"
               JOIN "trials_site" s ON s."id" = _site
              WHERE l."unlocked_at" IS NULL AND (
-                   (l."scope" = 'form' AND l."form_table" = '{form._meta.db_table}'
+                   (l."scope" = 'form' AND l."form_table" = {form_table}
                     AND l."object_id" = _form_id)
                 OR (l."scope" = 'visit' AND l."visit_id" = _visit)
                 OR (l."scope" = 'participant' AND l."participant_id" = _participant)

@@ -318,7 +318,7 @@ def participant_dashboard(participant, *, now=None) -> dict:
         "visits": [
             {
                 "code": v.code,
-                "name": v.name,
+                "name": endpoints.shown_visit_name(v),
                 "status": v.status,
                 "date": v.visit_date,
                 "day": day(v.visit_date) if v.visit_date else v.target_day,

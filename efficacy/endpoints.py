@@ -35,6 +35,8 @@ from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
 
+from django.db.models import F
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from crfs.models import FormStatus
@@ -77,6 +79,13 @@ class Derived:
         return "" if self.value is None else str(self.value)
 
 
+def shown_visit_name(visit) -> str:
+    """The protocol's name of a visit row (``name``, ``name_zh_hans``) in the reader's language."""
+    if get_language() == "zh-hans" and getattr(visit, "name_zh_hans", None):
+        return visit.name_zh_hans
+    return visit.name
+
+
 @dataclass
 class VisitRow:
     visit_id: int
@@ -89,6 +98,12 @@ class VisitRow:
     baseline: bool = False
     values: dict[str, Derived] = field(default_factory=dict)
     maintenance: dict[str, dict] = field(default_factory=dict)  # state -> state_maintenance to here
+    name_zh_hans: str = ""  # the protocol's Chinese name of the visit
+
+    @property
+    def shown_name(self) -> str:
+        """The visit's name in the reader's language (``Visit.display_name`` for a plain row)."""
+        return shown_visit_name(self)
 
     @property
     def due(self) -> bool:
@@ -137,9 +152,10 @@ def load(participants, *, now=None) -> Inputs:
         Visit.objects.with_status(now)
         .filter(participant_id__in=ids, entered_in_error=False)
         .order_by("participant_id", "sequence")
+        .annotate(name_zh_hans=F("definition__name_zh_hans"))
         .values(
             "pk", "participant_id", "code", "name", "target_day", "visit_date", "unscheduled", "status",
-            "definition_id",
+            "definition_id", "name_zh_hans",
         )
     )  # fmt: skip
     for row in visits:
@@ -247,6 +263,7 @@ def derive(participant, inputs: Inputs, *, maintenance=True) -> ParticipantEndpo
             baseline["sledai_2k"].inputs.get("assessed_on"),
             None,
             baseline=True,
+            name_zh_hans=getattr(base_visit, "name_zh_hans", None) or "",
         )
         row.values.update(_instrument_values(base_visit, sledai_by_visit, pga_by_visit, bilag_by_visit))
         rows.append(row)
@@ -454,6 +471,7 @@ def _follow_up_row(
         visit.target_day,
         on,
         participant.study_day(on) if on else visit.target_day,
+        name_zh_hans=getattr(visit, "name_zh_hans", None) or "",
     )
     if visit.status == VisitStatus.MISSED:
         return _not_evaluable_row(row, _("visit missed"))

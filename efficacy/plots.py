@@ -2,6 +2,8 @@
 
 from django.utils.translation import gettext as _
 
+from visits.models import VisitStatus
+
 from .dashboard import ENDPOINT_LABELS, state_of
 from .endpoints import FLAGS
 from .svg import Bar, Mark, Row, Series, line_plot, proportion_plot, timeline
@@ -99,8 +101,18 @@ def swimmer_figure(summary):
         marks = []
         for day, code, state in item["marks"]:
             colour, filled, shape, label = STATE_STYLE[state]
-            marks.append(Mark(day, colour, f"{item['label']} {code} (day {day}): {_(label)}", filled, shape))
-        bar = Bar(0, item["last_day"], "#dddddd", f"{item['label']}: day 0 to {item['last_day']}")
+            text = _("%(participant)s %(visit)s (day %(day)s): %(state)s") % {
+                "participant": item["label"],
+                "visit": code,
+                "day": day,
+                "state": _(label),
+            }
+            marks.append(Mark(day, colour, text, filled, shape))
+        text = _("%(participant)s: day 0 to %(day)s") % {
+            "participant": item["label"],
+            "day": item["last_day"],
+        }
+        bar = Bar(0, item["last_day"], "#dddddd", text)
         rows.append(Row(f"{item['label']} {item['dose_level']}", [bar], marks))
     return timeline(
         _("Remission states of each participant (swimmer plot)"),
@@ -152,7 +164,7 @@ def participant_timeline(data):
             Mark(
                 v["day"],
                 status_colour.get(v["status"], "#999999"),
-                f"{v['code']} {v['name']} ({v['status']})",
+                f"{v['code']} {v['name']} ({VisitStatus(v['status']).label})",
                 v["status"] == "done",
                 "square" if v["status"] != "done" else "circle",
             )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 DASHES = ("", "6 3", "2 3", "8 3 2 3")
@@ -291,7 +292,8 @@ def line_plot(
                     frame.y(y),
                     s.color,
                     not below,
-                    tip=f"{s.label}: {_num(y)} (day {_num(x)})",
+                    tip=gettext("%(series)s: %(value)s (day %(day)s)")
+                    % {"series": s.label, "value": _num(y), "day": _num(x)},
                 )
             )
     _legend(parts, entries, frame.left, right=frame.right)

@@ -10,7 +10,12 @@ study grows and the export runs close to the speed of a plain COPY. The SELECT i
 scope's Django querysets (``exports.scope``), so the options mean the same as everywhere else.
 
 Wide columns: ``study_id, site, visit, visit_date, study_day, record_id`` then every field; a coded
-field is followed by ``<field>_label``. Long columns: ``study_id, site, visit, study_day,
+field is followed by ``<field>_label``. A field the site may leave empty with a reason (the protocol's
+``missing_data``: "not done", "unknown", "not applicable") is followed by ``<field>_missing_reason``
+(the code, empty when the field has a value or no reason) and its ``_label``; the long file has a row
+per reason given and the data dictionary lists these columns with the role ``missing_reason``. A
+partial date is written to its precision ("2019", "2019-03"), and has no study day unless known to
+the day. Long columns: ``study_id, site, visit, study_day,
 record_id, variable, value, label``; empty values have no long row (re-pivoting fills them with "").
 ``study_id`` is the participant's key, the same as ODM's ``SubjectKey`` and SDTM's ``SUBJID``
 (``odm.subject_key``). Cells follow the one CSV writer's rules (``exports.csvfile``): text that
@@ -30,6 +35,8 @@ from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import translation
 
 from adverse_events.models import AdverseEvent
+from crfs import missing
+from crfs.models import MissingReason, MissingValue
 from edc.models import RECORD_BOOKKEEPING
 from edc.partial_dates import Precision
 from trials.models import Participant
@@ -48,7 +55,9 @@ DICTIONARY_COLUMNS = [
     "file",
     "form",
     "variable",
-    "role",  # key (identifies the row), data, or label (the text of the coded column before it)
+    # key (identifies the row), data, missing_reason (why the field before it is empty), or label (the
+    # text of the coded column before it)
+    "role",
     "label",
     "type",
     "unit",
@@ -134,6 +143,8 @@ class Variable:
     as_study_day: bool = False
     drop: bool = False
     precision: str = ""  # a partial date: the path of its precision (``edc.partial_dates``)
+    missing_of: str = ""  # why field ``missing_of`` is empty ("not done"…: ``crfs.missing``)
+    role: str = "data"  # the data dictionary's role: data, or missing_reason
 
 
 @dataclass
@@ -237,6 +248,52 @@ def _variables(model, options: ExportOptions, *, exclude=(), date_base: str = ""
     return result
 
 
+def _with_missing_reasons(model, variables: list[Variable], allowed: dict) -> list[Variable]:
+    """``variables`` with ``<field>_missing_reason`` after each field whose absence the site may explain
+    (the protocol's ``missing_data``) or has explained (a reason given before a protocol amendment)."""
+    given = MissingValue.objects.filter(
+        content_type__app_label=model._meta.app_label, content_type__model=model._meta.model_name
+    ).exclude(reason="")
+    fields = set(allowed) | set(given.values_list("field_name", flat=True).distinct().iterator())
+    result = []
+    for var in variables:
+        result.append(var)
+        name = var.model_field.name if var.model_field is not None else ""
+        if name in fields and not var.age_at:
+            result.append(
+                Variable(
+                    f"{name}_missing_reason",
+                    name,
+                    f"why {var.label} is missing",
+                    "coded",
+                    var.model_field,
+                    choices={str(k): str(v) for k, v in MissingReason.choices},
+                    missing_of=name,
+                    role="missing_reason",
+                )
+            )
+    return result
+
+
+def _missing_reason(var: Variable, *, label: bool = False):
+    """SQL of the reason stored for ``var.missing_of`` of the row's record (its code, or its label)."""
+    model = var.model_field.model
+    rows = MissingValue.objects.filter(
+        content_type__app_label=model._meta.app_label,
+        content_type__model=model._meta.model_name,
+        object_id=OuterRef("pk"),
+        field_name=var.missing_of,
+    ).exclude(reason="")
+    if label:
+        text = Case(
+            *(When(reason=code, then=Value(neutralise(text))) for code, text in var.choices.items()),
+            default=Value(""),
+            output_field=models.CharField(),
+        )
+        return Coalesce(Subquery(rows.annotate(text=text).values("text")[:1]), Value(""))
+    return Neutral(Subquery(rows.values("reason")[:1], output_field=models.CharField()))
+
+
 def _children(model):
     """Child tables entered with a form: one-to-many relations whose rows have no participant."""
     for rel in model._meta.related_objects:
@@ -285,6 +342,7 @@ def tables(study, options: ExportOptions) -> list[Table]:
         model = spec.model
         records = scope.records(spec, options, study)
         variables = _variables(model, options, date_base="visit__visit_date")
+        variables = _with_missing_reasons(model, variables, missing.allowed(study, spec.code))
         result.append(Table(spec.code, spec.code, records, "participant__", "visit__", variables))
         for rel in _children(model):
             child, link = rel.related_model, rel.field.name
@@ -434,10 +492,19 @@ def _columns(table: Table, options: ExportOptions) -> list[tuple[str, object]]:
     columns += [("study_day", study_day), ("record_id", record_key_expression(table, options))]
     for var in table.variables:
         value = F(var.path)
-        if var.name == "form_record_id" and options.deidentify:
+        if var.missing_of:
+            value = _missing_reason(var)
+        elif var.name == "form_record_id" and options.deidentify:
             value = record_key_expression(table, options, parent=True)
         elif var.age_at:
             value = AgeInYear(F(var.age_at), F(var.path))
+        elif var.as_study_day and var.precision:
+            # A date known to the year or month has no study day (SDTMIG 4.4.4).
+            value = Case(
+                When(**{var.precision: Precision.DAY}, then=DaysBetween(F(var.path), day0)),
+                default=Value(None),
+                output_field=models.IntegerField(),
+            )
         elif var.as_study_day:
             value = DaysBetween(F(var.path), day0)
         elif _related_label(var) in RELATED_TEXT:
@@ -451,7 +518,9 @@ def _columns(table: Table, options: ExportOptions) -> list[tuple[str, object]]:
         else:
             value = _typed(value, var)
         columns.append((var.name, value))
-        if var.choices:
+        if var.missing_of:
+            columns.append((f"{var.name}_label", _missing_reason(var, label=True)))
+        elif var.choices:
             label = Case(
                 *(
                     When(Q(**{var.path: code}), then=Value(neutralise(text)))
@@ -537,7 +606,7 @@ def write_dictionary(all_tables: list[Table], directory: Path, options: ExportOp
                 codes = "; ".join(f"{k}={label}" for k, label in v.choices.items())
                 derived = "yes" if v.derived else ""
                 out.writerow(
-                    [table.name, table.form, v.name, "data", v.label, v.type, v.unit, codes, derived,
+                    [table.name, table.form, v.name, v.role, v.label, v.type, v.unit, codes, derived,
                      v.rule_version]
                 )  # fmt: skip
                 if v.choices:

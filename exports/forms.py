@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crfs.registry import FORMS
+from trials.forms import DateInput
 
 from .options import ExportOptions
 
@@ -50,7 +51,7 @@ class ExportForm(forms.Form):
     cutoff = forms.DateField(
         label=_("Data cut-off"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         help_text=_("Only records of visits on or before this date."),
     )
     locked_only = forms.BooleanField(label=_("Locked data only"), required=False)

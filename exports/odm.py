@@ -21,6 +21,12 @@ has no ``##other`` wildcards). As the ODM specification requires, removing the e
 leaves a document valid against the unmodified ODM 1.3.2 schema; ``extension_schema()`` gives the
 ODM schema redefined with the extension, which validates the file as written.
 
+Why a field is empty ("not done", "unknown", "not applicable": ``crfs.missing``) has no ODM 1.3.2
+element either: such a field is written as ``<ItemData IsNull="Yes" edc:MissingReason="not_done"/>``,
+ODM's own null flag with the reason in a vendor attribute (the ``ItemDataAttributeExtension`` group,
+redefined the same way); without the attribute the item is a plain ODM null. A partial date is written
+to the precision the site knew it ("2019", "2019-03"), as ISO 8601 writes it.
+
 The file is written incrementally (``lxml.etree.xmlfile``): one participant's subtree is in memory
 at a time, and records are read per batch of participants (forms without any record in scope are
 skipped, and only the visits that hold forms or signatures are read, as plain rows).
@@ -44,8 +50,9 @@ from django.db import models
 from django.utils import timezone, translation
 from lxml import etree
 
+from crfs.missing import reasons_by_record
 from edc.models import FORM_BOOKKEEPING
-from edc.partial_dates import to_precision
+from edc.partial_dates import PARTIAL_LENGTH, to_precision
 from trials.models import Participant, VisitDefinition
 from visits.models import Visit
 
@@ -626,10 +633,11 @@ def _signature(parent, signature, site_code: str, dates: Dates):
 class FormRecord:
     """One stored form of a visit with its child rows and audit changes, ready to write."""
 
-    __slots__ = ("spec", "record", "children", "changes")
+    __slots__ = ("spec", "record", "children", "changes", "missing")
 
-    def __init__(self, spec, record, children, changes):
+    def __init__(self, spec, record, children, changes, missing=None):
         self.spec, self.record, self.children, self.changes = spec, record, children, changes
+        self.missing = missing or {}  # {field: reason} of the fields the site said why they are empty
 
 
 def _batch(study, options, specs, participant_ids) -> dict[int, list[FormRecord]]:
@@ -641,6 +649,7 @@ def _batch(study, options, specs, participant_ids) -> dict[int, list[FormRecord]
             continue
         pks = [r.pk for r in records]
         changes = last_changes(spec.model, pks, item_fields(spec.model, options))
+        missing = reasons_by_record(spec.model, pks)
         children = defaultdict(lambda: defaultdict(list))
         for name, row_model in child_sets(spec):
             relation = spec.model._meta.get_field(name)
@@ -653,19 +662,35 @@ def _batch(study, options, specs, participant_ids) -> dict[int, list[FormRecord]
                 children[getattr(row, relation.field.attname)][name].append((row, row_changes.get(row.pk)))
         for record in records:
             by_visit[record.visit_id].append(
-                FormRecord(spec, record, children[record.pk], changes.get(record.pk))
+                FormRecord(spec, record, children[record.pk], changes.get(record.pk), missing.get(record.pk))
             )
     return by_visit
 
 
-def _items(parent, form_code, group, instance, changes, options, dates, site_code) -> int:
+def _items(parent, form_code, group, instance, changes, options, dates, site_code, missing=None) -> int:
+    """The ``ItemData`` of ``instance``; an empty field whose absence the site explained (``missing``:
+    {field: reason}) is written ``IsNull="Yes"`` with the reason in ``edc:MissingReason``."""
     count = 0
     per_field = changes[1] if changes else {}
+    missing = missing or {}
     for field in item_fields(type(instance), options):
-        text = format_value(dates.value(field, getattr(instance, field.attname)))
+        precision = _precision_of(field)
+        value = getattr(instance, field.attname)
+        if precision and as_study_day(field, options) and getattr(instance, precision) in PARTIAL_LENGTH:
+            value = None  # a date known to the year or month has no study day (SDTMIG 4.4.4)
+        text = format_value(dates.value(field, value))
         if text is None:
+            if field.name in missing:
+                attrib = {"ItemOID": item_oid(form_code, field.name, group), "IsNull": "Yes"}
+                item = etree.SubElement(parent, Q("ItemData"), attrib)
+                if not options.odm_pure:  # pure ODM keeps IsNull, the reason is the extension's
+                    item.set(E("MissingReason"), missing[field.name])
+                change = per_field.get(field.attname)
+                if change:
+                    _audit(item, change, site_code, dates)
+                count += 1
             continue
-        if precision := _precision_of(field):  # a partial date: to the precision the site knew it
+        if precision and not as_study_day(field, options):  # a partial date: as precise as the site knew it
             text = to_precision(text, getattr(instance, precision))
         item = etree.SubElement(
             parent, Q("ItemData"), {"ItemOID": item_oid(form_code, field.name, group), "Value": text}
@@ -852,7 +877,9 @@ def subject_element(participant, visits, forms_by_visit, signatures, extension, 
             if form.changes:
                 _audit(form_el, form.changes[0], site_code, dates)
             group = etree.SubElement(form_el, Q("ItemGroupData"), {"ItemGroupOID": group_oid(code)})
-            count += _items(group, code, None, form.record, form.changes, options, dates, site_code)
+            count += _items(
+                group, code, None, form.record, form.changes, options, dates, site_code, form.missing
+            )
             for name, rows in form.children.items():
                 for key, (row, row_changes) in enumerate(rows, start=1):
                     row_model = type(row)

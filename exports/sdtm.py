@@ -56,6 +56,8 @@ from django.apps import apps
 from django.db.models import Max, Prefetch
 from django.utils import translation
 
+from crfs.missing import reasons_by_record
+from crfs.models import MissingReason
 from crfs.registry import FORMS
 from edc.partial_dates import PARTIAL_LENGTH, Precision, to_precision
 from trials.models import Participant
@@ -347,6 +349,8 @@ DOMAINS = {
                 C("VSSTRESC", "Character Result/Finding in Std Format", "Derived"),
                 N("VSSTRESN", "Numeric Result/Finding in Standard Units", "Derived"),
                 C("VSSTRESU", "Standard Units", "Assigned"),
+                C("VSSTAT", "Completion Status"),
+                C("VSREASND", "Reason Not Done"),
                 *VISIT,
                 C("EPOCH", "Epoch", "Derived"),
                 *dtc("VS", "Date/Time of Measurements"),
@@ -667,6 +671,9 @@ def _forms(ctx, code, people, related=("visit",), children=None):
 def dm_rows(ctx):
     for people in _participants(ctx):
         demographics = _forms(ctx, "demographics", people)
+        unknown = reasons_by_record(
+            FORMS["demographics"].model, [d.pk for group in demographics.values() for d in group]
+        )
         deaths = _forms(ctx, "death", people)
         last_visits = dict(
             Visit.objects.filter(
@@ -681,6 +688,9 @@ def dm_rows(ctx):
             death = (deaths.get(p.pk) or [None])[0]
             reference = p.consent_date or p.screening_date
             arm = arms(p)
+            ethnicity = demo.ethnicity if demo else ""
+            if demo and not ethnicity and unknown.get(demo.pk, {}).get("ethnicity") == MissingReason.UNKNOWN:
+                ethnicity = "unknown"
             row = ctx.base("DM", p)
             row.update(
                 SUBJID=ctx.subjid(p),
@@ -698,8 +708,8 @@ def dm_rows(ctx):
                 AGE=deid.age_at(p.year_of_birth, reference),
                 AGEU="YEARS",
                 SEX=p.sex,
-                RACE=RACE.get(demo.ethnicity if demo else "", ""),
-                ETHNIC=ETHNIC.get(demo.ethnicity if demo else "", ""),
+                RACE=RACE.get(ethnicity, ""),
+                ETHNIC=ETHNIC.get(ethnicity, ""),
                 **arm,
                 COUNTRY=country_code(p.site.country),
                 DMDTC=ctx.dtc(p, p.screening_date),
@@ -714,8 +724,9 @@ ETHNIC = {
     "han": "NOT HISPANIC OR LATINO",
     "other_chinese": "NOT HISPANIC OR LATINO",
     "not_reported": "NOT REPORTED",
+    "unknown": "UNKNOWN",  # the site said the ethnicity is unknown (``crfs.missing``)
 }
-RACE = {"han": "ASIAN", "other_chinese": "ASIAN", "not_reported": "NOT REPORTED"}
+RACE = {"han": "ASIAN", "other_chinese": "ASIAN", "not_reported": "NOT REPORTED", "unknown": "UNKNOWN"}
 SCREEN_FAILURE, NOT_ASSIGNED, NOT_TREATED = "SCREEN FAILURE", "NOT ASSIGNED", "ASSIGNED, NOT TREATED"
 
 
@@ -1246,24 +1257,38 @@ VITAL_TESTS = (
 )
 
 
+# Why a finding is empty (``crfs.missing``) as SDTM says it: --STAT "NOT DONE" and --REASND. The CRF
+# asks whether the test was done, not why, so "not done" says no more than that; a result the site
+# cannot know is a test not done for that reason. A test "not applicable" is no record (SDTMIG 4.5.1.2:
+# --STAT records tests planned and not done).
+NOT_DONE_REASONS = {
+    MissingReason.NOT_DONE: "NOT RECORDED ON THE CRF",
+    MissingReason.UNKNOWN: "RESULT UNKNOWN",
+}
+
+
 def vs_rows(ctx):
     for people in _participants(ctx):
         forms = _forms(ctx, "vital_signs", people)
+        reasons = reasons_by_record(FORMS["vital_signs"].model, [f.pk for g in forms.values() for f in g])
         for p in people:
             for form in forms.get(p.pk, []):
+                missing = reasons.get(form.pk, {})
                 for field, code, test, unit in VITAL_TESTS:
                     value = getattr(form, field)
-                    if value is None:
+                    if value is None and missing.get(field) not in NOT_DONE_REASONS:
                         continue
                     row = ctx.base("VS", p)
                     row.update(
                         VSTESTCD=code,
                         VSTEST=test,
                         VSORRES=char(value),
-                        VSORRESU=unit,
+                        VSORRESU=unit if value is not None else "",
                         VSSTRESC=char(value),
                         VSSTRESN=num(value),
-                        VSSTRESU=unit,
+                        VSSTRESU=unit if value is not None else "",
+                        VSSTAT="NOT DONE" if value is None else "",
+                        VSREASND=NOT_DONE_REASONS[missing[field]] if value is None else "",
                         **visit_columns(form.visit),
                         VSDTC=ctx.dtc(p, form.assessed_on),
                         VSDY=ctx.dy(p, form.assessed_on),

@@ -10,7 +10,9 @@ from .models import Frequency, Medication, MedicationClass
 
 def medication_log(participant):
     """The participant's log, oldest start first (entries entered in error left out)."""
-    return Medication.objects.filter(participant=participant, entered_in_error=False).select_related("visit")
+    return Medication.objects.filter(participant=participant, entered_in_error=False).select_related(
+        "visit__definition"
+    )
 
 
 def active_on(participant, on_date: date):

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from trials.forms import DateInput
+
 from .models import QueryPriority, QueryType
 
 
@@ -17,9 +19,7 @@ class RaiseQueryForm(forms.Form):
     priority = forms.ChoiceField(
         label=_("Priority"), choices=QueryPriority.choices, initial=QueryPriority.NORMAL
     )
-    due_date = forms.DateField(
-        label=_("Due date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    due_date = forms.DateField(label=_("Due date"), required=False, widget=DateInput())
     text = forms.CharField(label=_("Query"), widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, fields=(), **kwargs):

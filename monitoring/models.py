@@ -8,6 +8,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -105,6 +106,21 @@ class Query(models.Model):
         if self.query_type == QueryType.AUTOMATIC and self.text:
             return gettext(self.text)
         return self.text
+
+    @property
+    def shown_resolution(self) -> str:
+        """The resolution in the reader's language: the system's closing text of an automatic query is
+        stored in English (``AUTOMATIC_CLOSE``) and translated when shown; people's answers as written."""
+        if self.query_type == QueryType.AUTOMATIC and self.resolution:
+            with translation.override("en"):
+                closed_by_the_system = self.resolution == str(AUTOMATIC_CLOSE)
+            if closed_by_the_system:
+                return str(AUTOMATIC_CLOSE)
+        return self.resolution
+
+
+# What the system writes when it closes an automatic query whose check no longer fires.
+AUTOMATIC_CLOSE = _("Closed automatically: the data no longer fire the check.")
 
 
 class QueryAction(models.TextChoices):

@@ -315,7 +315,9 @@ def forms_to_verify(user, *, limit: int = 200) -> list[FormToVerify]:
         )
         parts.append(qs.exclude(Exists(verified)).values("pk", "visit_id", "completed_at", "code"))
     found = list(parts[0].union(*parts[1:], all=True).order_by("completed_at", "pk")[:limit])
-    visits = Visit.objects.select_related("participant__site").in_bulk([row["visit_id"] for row in found])
+    visits = Visit.objects.select_related("participant__site", "definition").in_bulk(
+        [row["visit_id"] for row in found]
+    )
     return [
         FormToVerify(
             code=row["code"],
@@ -337,7 +339,9 @@ def locks_for(user, *, active_only: bool = False):
     studies = Site.objects.filter(pk__in=sites).values("study_id")
     locks = Lock.objects.filter(
         Q(participant__site_id__in=sites) | Q(scope=LockScope.STUDY, study_id__in=studies)
-    ).select_related("locked_by", "unlocked_by", "participant__site", "visit", "content_type", "study")
+    ).select_related(
+        "locked_by", "unlocked_by", "participant__site", "visit__definition", "content_type", "study"
+    )
     return locks.filter(unlocked_at=None) if active_only else locks
 
 
@@ -454,7 +458,7 @@ def critical_fields_to_verify(user, code: str) -> list:
         return []
     forms = list(
         _complete_forms(list(site_ids(user)))[code]
-        .select_related("participant__site__study", "visit")
+        .select_related("participant__site__study", "visit__definition")
         .order_by("participant__site__code", "participant__study_id", "visit__sequence")
     )
     content_type = ContentType.objects.get_for_model(spec.model)

@@ -6,14 +6,13 @@ closes or re-opens it. Each transition is one audited transaction with a message
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
 from accounts.permissions import ROLE_ACTIONS, Action, memberships, require
 from edc.audit import audited
 from edc.errors import DomainError
 
-from .models import Query, QueryAction, QueryMessage, QueryPriority, QueryStatus, QueryType
+from .models import AUTOMATIC_CLOSE, Query, QueryAction, QueryMessage, QueryPriority, QueryStatus, QueryType
 
 # Study setting (``study.settings``): monitors' queries wait as drafts until a data manager releases
 # them. Read with this default so protocol files that do not name it keep their checksum.
@@ -58,9 +57,7 @@ def sync_automatic_queries(*, record, participant, firing, quiet, user=None) -> 
         query = live.get((check.field, check.id))
         if query is not None:
             query.status, query.closed_at = QueryStatus.CLOSED, timezone.now()
-            query.resolution = stored_text(
-                gettext_lazy("Closed automatically: the data no longer fire the check.")
-            )
+            query.resolution = stored_text(AUTOMATIC_CLOSE)
             query.save(update_fields=["status", "closed_at", "resolution"])
             closed += 1
     return opened, closed

@@ -130,7 +130,7 @@ def visits_by_days(study: Study, now: datetime, date_field: str, first: int, las
         )
         .with_status(now)
         .filter(**{f"{days}__gte": first, f"{days}__lte": last})
-        .select_related("participant__site__study")
+        .select_related("participant__site__study", "definition")
         .order_by(date_field, "pk")
     )
 
@@ -148,6 +148,8 @@ def describe_visit(visit: Visit) -> Due:
             "study_id": participant.study_id or participant.screening_number,
             "visit_code": visit.code,
             "visit_name": visit.name,
+            # The protocol's Chinese name, for a recipient who reads Simplified Chinese (``localised``).
+            "visit_name_zh_hans": visit.definition.name_zh_hans if visit.definition_id else "",
             "target_date": visit.target_date.isoformat(),
             "window_start": visit.window_start.isoformat(),
             "window_end": visit.window_end.isoformat(),
@@ -304,6 +306,11 @@ def describe_missing_forms(visit: Visit) -> Due:
             **due.context,
             "visit_date": visit.visit_date.isoformat(),
             "missing_forms": ", ".join(missing),
+            "missing_form_codes": [
+                code
+                for code in visit.definition.forms
+                if code in FORMS and getattr(visit, f"complete_{code}", True) is False
+            ],
         },
         obj=visit,
     )

@@ -263,11 +263,26 @@ def absolute_url(path: str) -> str:
     return settings.EDC_BASE_URL.rstrip("/") + path
 
 
+def localised(context: dict) -> dict:
+    """A reminder's stored context in the active language: the visit's name from the protocol in
+    Simplified Chinese, the missing forms by their translated titles (stored in English)."""
+    from crfs.registry import FORMS
+
+    context = dict(context)
+    if translation.get_language() == "zh-hans" and context.get("visit_name_zh_hans"):
+        context["visit_name"] = context["visit_name_zh_hans"]
+    codes = context.get("missing_form_codes")
+    if codes:
+        context["missing_forms"] = ", ".join(str(FORMS[code].title) for code in codes if code in FORMS)
+    return context
+
+
 def render_reminder(reminder: Reminder) -> tuple[str, str]:
     """Subject and plain-text body of one reminder, in the active language."""
     kind = kind_named(reminder.kind)
-    body = render_to_string(kind.template, {**reminder.context, "link": absolute_url(reminder.path)})
-    return kind.subject_for(reminder.context), body.strip()
+    context = localised(reminder.context)
+    body = render_to_string(kind.template, {**context, "link": absolute_url(reminder.path)})
+    return kind.subject_for(context), body.strip()
 
 
 def _compose(user, preference: Preference, reminders: list[Reminder]):

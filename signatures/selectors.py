@@ -186,7 +186,7 @@ def awaiting_signature(user, now=None) -> Awaiting:
         (signed_visits if scope == Scope.VISIT else signed_casebooks).add(visit_id or participant_id)
     visits = (
         Visit.objects.filter(pk__in=[pk for pk in ready if pk not in signed_visits])
-        .select_related("participant__site")
+        .select_related("participant__site", "definition")
         .order_by("visit_date", "pk")
     )
     # A casebook can be signed when one of its visits can and no other done or overdue visit blocks it.

@@ -7,10 +7,22 @@ from .models import DoseLevel, ParticipantStatus, Sex, Site
 
 
 class DateInput(forms.DateInput):
-    input_type = "date"
+    """A date typed and shown as ISO 8601 (YYYY-MM-DD) whatever the browser's locale: the native date
+    picker shows dates in the browser's own format (11/06/2026, 2026/11/6), which pages promising ISO
+    8601 must not; a text input with the pattern, as the partial-date fields do."""
 
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
+    input_type = "text"
+
+    def __init__(self, attrs=None, **kwargs):
+        attrs = {
+            "placeholder": "YYYY-MM-DD",
+            "pattern": r"\d{4}-\d{2}-\d{2}",
+            "inputmode": "numeric",
+            "maxlength": "10",
+            "autocomplete": "off",
+            **(attrs or {}),
+        }
+        super().__init__(attrs=attrs, format="%Y-%m-%d", **kwargs)
 
 
 class ServiceForm(forms.Form):

@@ -99,6 +99,6 @@ def visits_due(user, *, days: int = 7, now=None):
         .filter(
             status__in=[VisitStatus.OPEN, VisitStatus.OVERDUE, VisitStatus.UPCOMING], days_to_open__lte=days
         )
-        .select_related("participant__site")
+        .select_related("participant__site", "definition")  # display_name reads the definition
         .order_by("window_end", "participant__study_id")
     )

@@ -16,11 +16,15 @@ project decisions 10 and 11 of clinical-rules.md section 14.
     (``high_flow_nasal_cannula`` without a flow is taken as > 6 L/min). No settings.
 
 ``astct_icans_adult``
-    The most severe domain. Awake with ICE 0 is grade 3; unarousable is grade 4 (decision 11), and
-    only then may ``ice_score`` be null. A patient who needs vigorous or repeated stimuli and, once
-    roused, completes part of the ICE test keeps that score (its own ICE domain grade); the
-    consciousness domain still makes the overall grade 4. Tremor, myoclonus, headache and intracranial
-    haemorrhage are graded under CTCAE: ``other_findings`` is accepted and ignored. No settings.
+    The most severe domain. Awake with ICE 0 is grade 3; unarousable is grade 4 (decision 11). ICANS
+    counts only findings not due to another cause (ASTCT 2019, clinical-rules.md 7.2), so ``ice_score``
+    is null whenever the patient cannot be tested: unarousable (the ICE domain is then grade 4), or
+    sedated, intubated or otherwise untestable for another reason (the ICE domain is then not graded,
+    ``domain_grades["ice"]`` is None, and the other domains give the grade). A patient who needs
+    vigorous or repeated stimuli and, once roused, completes part of the ICE test keeps that score (its
+    own ICE domain grade); the consciousness domain still makes the overall grade 4. Tremor,
+    myoclonus, headache and intracranial haemorrhage are graded under CTCAE: ``other_findings`` is
+    accepted and ignored. No settings.
 
 ``iec_hs``
     Grade of an IEC-HS event from the most severe finding present, as paraphrased in clinical-rules.md
@@ -209,19 +213,22 @@ def astct_icans_adult(inputs):
     consciousness = choice(inputs, "consciousness", CONSCIOUSNESS_GRADE)
     score = integer(inputs, "ice_score", allow_none=True, maximum=10)
     unarousable = consciousness == "unarousable_or_vigorous_stimuli"
-    if score is None and not unarousable:
-        raise CalculatorInputError("ice_score", "may be null only when the patient is unarousable")
     string_list(inputs, "other_findings", optional=True)
+    if unarousable and not score:
+        ice = 4  # untestable (or 0) while unarousable
+    elif score is None:
+        ice = None  # untestable for another cause (sedated, intubated): not an ICANS finding
+    else:
+        # Roused only by vigorous stimuli, a patient may complete part of the test: that score counts.
+        ice = ice_domain_grade(score)
     domains = {
-        # A patient roused only by vigorous stimuli may then complete part of the ICE test: the ICE
-        # domain is graded from that score; untestable (or 0) while unarousable is grade 4.
-        "ice": 4 if unarousable and not score else ice_domain_grade(score),
+        "ice": ice,
         "consciousness": CONSCIOUSNESS_GRADE[consciousness],
         "seizure": SEIZURE_GRADE[choice(inputs, "seizure", SEIZURE_GRADE)],
         "motor": MOTOR_GRADE[choice(inputs, "motor", MOTOR_GRADE)],
         "icp_cerebral_edema": ICP_GRADE[choice(inputs, "icp_cerebral_edema", ICP_GRADE)],
     }
-    return {"icans_grade": max(domains.values()), "domain_grades": domains}
+    return {"icans_grade": max(g for g in domains.values() if g is not None), "domain_grades": domains}
 
 
 @calculator(

@@ -358,9 +358,20 @@ def test_an_unarousable_patient_has_ice_domain_grade_4_not_the_grade_of_ice_0(sc
     assert (domains["ice"], domains["consciousness"]) == (4, 4)
 
 
-def test_an_untestable_ice_score_needs_an_unarousable_patient():
-    with pytest.raises(CalculatorInputError, match="ice_score"):
-        icans_grade(ice_score=None, consciousness="awakens_to_tactile")
+@pytest.mark.parametrize(
+    ("consciousness", "grade"),
+    [("alert", 0), ("awakens_spontaneously", 1), ("awakens_to_voice", 2), ("awakens_to_tactile", 3)],
+)
+def test_an_ice_score_not_done_because_the_patient_is_sedated_or_intubated_is_accepted(consciousness, grade):
+    # ASTCT 2019 counts only findings not due to another cause: a sedated or intubated patient cannot be
+    # tested, so the ICE domain is not graded and the other domains give the grade.
+    result = compute("astct_icans_adult", {**NORMAL_NEURO, "ice_score": None, "consciousness": consciousness})
+    assert result["icans_grade"] == grade and result["domain_grades"]["ice"] is None
+
+
+def test_an_untestable_ice_score_leaves_the_other_domains_to_grade():
+    inputs = {**NORMAL_NEURO, "ice_score": None, "seizure": "clinical_resolves_rapidly"}
+    assert compute("astct_icans_adult", inputs)["icans_grade"] == 3
 
 
 def test_a_patient_roused_by_vigorous_stimuli_keeps_a_partial_ice_score_and_grade_4():
