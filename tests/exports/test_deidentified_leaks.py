@@ -38,7 +38,7 @@ CLINICAL_APPS = {
 # Protocol set-up, not participant data (site names are checked on their own below).
 SET_UP = {
     "trials.Study", "trials.ProtocolVersion", "trials.Site", "trials.DoseLevel", "trials.VisitDefinition",
-    "labs.ReferenceRange", "labs.SiteUnit", "monitoring.Lock",
+    "labs.ReferenceRange", "labs.SiteUnit", "monitoring.Lock", "labs.LabImportMapping",
 }  # fmt: skip
 # Character fields without choices that hold codes the system sets or checks, not a person's words.
 CODES = {

@@ -55,14 +55,15 @@ def recorded(client, study, coordinator, site_yc):
     client.force_login(coordinator)
     baseline = p.visits.get(code="BL")
     response = client.post(
-        reverse("form_entry", args=[baseline.pk, "medications"]),
+        reverse("medication_rows", args=[baseline.pk]),
         {
-            "agent": "Hydroxychloroquine",
-            "drug_class": "antimalarial",
-            "start_date": "2019-03",
-            "stop_date": (p.consent_date - timedelta(days=20)).isoformat(),
-            "indication": "SLE",
-            "period": "prior",
+            "medications-TOTAL_FORMS": "1",
+            "medications-INITIAL_FORMS": "0",
+            "medications-0-agent": "Hydroxychloroquine",
+            "medications-0-drug_class": "antimalarial",
+            "medications-0-start_date": "2019-03",
+            "medications-0-stop_date": (p.consent_date - timedelta(days=20)).isoformat(),
+            "medications-0-period": "prior",
             "draft": "1",
         },
     )
