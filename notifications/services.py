@@ -266,7 +266,7 @@ def absolute_url(path: str) -> str:
 def localised(context: dict) -> dict:
     """A reminder's stored context in the active language: the visit's name from the protocol in
     Simplified Chinese, the missing forms by their translated titles (stored in English)."""
-    from crfs.registry import FORMS
+    from visits.catalogue import FORMS
 
     context = dict(context)
     if translation.get_language() == "zh-hans" and context.get("visit_name_zh_hans"):

@@ -119,7 +119,7 @@ def test_the_dictionary_describes_the_key_and_label_columns(full_export):
             header = next(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
             assert {(table, column) for column in header} <= described, table
     roles = {d["role"] for d in dictionary}
-    assert roles == {"key", "data", "label"}
+    assert roles == {"key", "data", "label", "missing_reason"}
 
 
 def test_an_export_without_bom_has_none(sponsor_admin, study, coordinator, site_yc):

@@ -139,9 +139,18 @@ def template_as_html(text: str) -> str:
     return text
 
 
+# Rendered to PDF by WeasyPrint on the server, never sent to a browser: their <style> is print CSS.
+PRINT_ONLY = ("templates/casebooks/casebook.html", "templates/casebooks/crf.html")
+
+
 def project_templates() -> list[Path]:
     roots = [ROOT / "templates", *(p for p in ROOT.glob("*/templates") if p.parent.name != ".venv")]
-    return sorted(path for root in roots for path in root.rglob("*.html"))
+    return sorted(
+        path
+        for root in roots
+        for path in root.rglob("*.html")
+        if str(path.relative_to(ROOT)) not in PRINT_ONLY
+    )
 
 
 # --- the scanners themselves -------------------------------------------------------------------------
