@@ -46,6 +46,25 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("demo-study"))
 
 
+def _default_language() -> None:
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+def pytest_runtest_setup(item):
+    """Each test starts in the default language: a request with ``Accept-Language: zh-hans`` leaves
+    Chinese active in the thread (LocaleMiddleware activates it and nothing resets it), and a later
+    test on the same xdist worker would then read translated messages. A hook, not a fixture, so
+    that module-scoped fixtures built for this test run in English too."""
+    _default_language()
+
+
+def pytest_runtest_teardown(item, nextitem):
+    _default_language()
+
+
 @functools.cache
 def _protocol_content() -> dict:
     """The protocol file, read and validated once per session (``trials.protocol.parse``)."""
