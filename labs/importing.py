@@ -612,11 +612,37 @@ FIELDS = (
 )
 
 
+def _stored_value(row: LabImportRow, name: str):
+    field = LabImportRow._meta.get_field(name)
+    return getattr(row, field.attname)
+
+
 def _store(stored: list[LabImportRow], fresh: list[LabImportRow]) -> None:
+    """Write the fresh assessment onto the stored rows; only the rows whose outcome changed are updated
+    (re-assessing a large file mostly finds what the preview stored: rewriting every row cost a third of
+    an import's time)."""
+    changed = []
     for old, new in zip(stored, fresh, strict=True):
-        for name in FIELDS:
-            setattr(old, name, getattr(new, name))
-    LabImportRow.objects.bulk_update(stored, FIELDS, batch_size=2000)
+        if any(_stored_value(old, name) != _stored_value(new, name) for name in FIELDS):
+            for name in FIELDS:
+                setattr(old, name, getattr(new, name))
+            changed.append(old)
+    LabImportRow.objects.bulk_update(changed, FIELDS, batch_size=500)
+
+
+def _store_results(rows: list[LabImportRow]) -> None:
+    """The result each written row produced, in one statement (``bulk_update`` builds a CASE branch per
+    row in Python: seconds for a large file)."""
+    from django.db import connection
+
+    written = [row for row in rows if row.result is not None]
+    if written:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {LabImportRow._meta.db_table} AS row SET result_id = written.result "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::bigint[]) AS written(id, result) WHERE row.id = written.id",
+                [[row.pk for row in written], [row.result.pk for row in written]],
+            )
 
 
 def refresh_preview(*, user, lab_import: LabImport) -> LabImport:
@@ -683,7 +709,7 @@ def commit_import(*, user, lab_import: LabImport) -> LabImport:
             _store(stored, fresh)
             for old, new in zip(stored, fresh, strict=True):
                 old.result = new.result
-            LabImportRow.objects.bulk_update([r for r in stored if r.result], ["result"], batch_size=2000)
+            _store_results(stored)
             lab_import.status = ImportStatus.IMPORTED
             lab_import.imported_by = user
             lab_import.imported_at = timezone.now()

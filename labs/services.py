@@ -294,9 +294,15 @@ def save_panel(
         refuse([problem for assessment in assessed for problem in assessment.problems])
         for assessment in assessed:
             row = assessment.row
+            created = row.pk is None
             row.save()
             sync_automatic_queries(
-                record=row, participant=participant, firing=assessment.soft, quiet=assessment.quiet, user=None
+                record=row,
+                participant=participant,
+                firing=assessment.soft,
+                quiet=assessment.quiet,
+                user=None,
+                created=created,
             )
             sync_lab_prompt(row, participant=participant)  # grade ≥ threshold: "record as adverse event?"
         # save_form broke the signatures its panel changes altered; the results are saved after it.

@@ -29,15 +29,24 @@ def stored_text(message) -> str:
         return str(message)
 
 
-def sync_automatic_queries(*, record, participant, firing, quiet, user=None) -> tuple[int, int]:
-    """Open one query per firing soft check (if none is live), close live ones whose check is quiet."""
+def sync_automatic_queries(
+    *, record, participant, firing, quiet, user=None, created=False
+) -> tuple[int, int]:
+    """Open one query per firing soft check (if none is live), close live ones whose check is quiet.
+
+    ``created``: ``record`` was inserted in this transaction, so no query can be live on it yet (a lab
+    import writes thousands of new results: one lookup fewer each)."""
     content_type = ContentType.objects.get_for_model(record)
-    live = {
-        (q.field_name, q.check_id): q
-        for q in Query.objects.select_for_update()
-        .filter(content_type=content_type, object_id=record.pk, query_type=QueryType.AUTOMATIC)
-        .exclude(status=QueryStatus.CLOSED)
-    }
+    live = (
+        {}
+        if created
+        else {
+            (q.field_name, q.check_id): q
+            for q in Query.objects.select_for_update()
+            .filter(content_type=content_type, object_id=record.pk, query_type=QueryType.AUTOMATIC)
+            .exclude(status=QueryStatus.CLOSED)
+        }
+    )
     opened = 0
     for check in firing:
         if (check.field, check.id) not in live:

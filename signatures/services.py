@@ -105,18 +105,26 @@ def _sign(*, user, participant, visit, scope, meaning, password, request) -> Sig
         )
 
 
-def _owner(record) -> tuple[int, int | None, str]:
-    """(participant id, visit id or None, visit name or "") of a signed record."""
+def _owner(record) -> tuple[int, int | None]:
+    """(participant id, visit id or None) of a signed record."""
     from visits.models import Visit
 
     if isinstance(record, Visit):
-        return record.participant_id, record.pk, record.name
+        return record.participant_id, record.pk
     for parent in ("adverse_event", "panel"):
         if not hasattr(record, "participant_id") and hasattr(record, parent):
             return _owner(getattr(record, parent))
-    visit_id = getattr(record, "visit_id", None)
-    name = Visit.objects.filter(pk=visit_id).values_list("name", flat=True).first() if visit_id else ""
-    return record.participant_id, visit_id, name or ""
+    return record.participant_id, getattr(record, "visit_id", None)
+
+
+def _visit_name(record, visit_id) -> str:
+    from visits.models import Visit
+
+    if isinstance(record, Visit):
+        return record.name
+    if visit_id is None:
+        return ""
+    return Visit.objects.filter(pk=visit_id).values_list("name", flat=True).first() or ""
 
 
 def break_signatures(*, record, user, reason: str = "", changes=()) -> list[Signature]:
@@ -127,7 +135,7 @@ def break_signatures(*, record, user, reason: str = "", changes=()) -> list[Sign
     them the record's own name is used. A signature whose content still hashes the same (a save
     that changed nothing) stays valid.
     """
-    participant_id, visit_id, visit_name = _owner(record)
+    participant_id, visit_id = _owner(record)
     with transaction.atomic():
         list(Participant.objects.select_for_update().filter(pk=participant_id).values_list("pk"))
         covering = (
@@ -143,6 +151,7 @@ def break_signatures(*, record, user, reason: str = "", changes=()) -> list[Sign
         snapshot = Snapshot.of(participant_id)
         broken = [s for s in signatures if snapshot.content_hash(s.scope, s.visit_id) != s.content_hash]
         # Stored in English (the record of the break); the parts let each reader see it in their language.
+        visit_name = _visit_name(record, visit_id)  # read only when a signature covers the record
         with translation.override("en"):
             text, parts = _reason_text(record, user, reason, changes, visit_name)
         parts["params"]["visit_zh_hans"] = _visit_name_zh(visit_id)
