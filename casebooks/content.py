@@ -171,10 +171,16 @@ class Casebook:
     signatures: list[tuple[str, str]]  # the casebook's own
     manifest: list[dict]
     manifest_sha256: str = ""
+    events: VisitSection | None = None  # the adverse events, after the visits (none: no section)
+
+    @property
+    def sections(self) -> list[VisitSection]:
+        """The visits, then the adverse events: the PDF's outline, in order."""
+        return [*self.visits, *([self.events] if self.events is not None else [])]
 
     @property
     def forms(self) -> list[Form]:
-        return [form for visit in self.visits for form in visit.forms]
+        return [form for section in self.sections for form in section.forms]
 
 
 def _stamp(instant: datetime | None, tz: str) -> str:
@@ -245,21 +251,25 @@ def _rows_of(record) -> list[Table]:
         rows = getattr(record, name).all()
         if any(f.name == "entered_in_error" for f in child._meta.concrete_fields):
             rows = rows.filter(entered_in_error=False)
-        columns = _data_fields(child, FORM_BOOKKEEPING | ROW_HIDDEN | {link})
-        printed = []
-        for row in rows.order_by("pk"):
-            printed.append([_field_value(row, f, {}) for f in columns])
-        if printed:
-            # Only the columns that hold a value in some row: a panel's result has many optional ones.
-            keep = [i for i in range(len(columns)) if any(r[i] for r in printed)]
-            tables.append(
-                Table(
-                    str(relation.related_model._meta.verbose_name_plural),
-                    [str(columns[i].verbose_name) for i in keep],
-                    [[r[i] for i in keep] for r in printed],
-                )
-            )
+        table = _table(child, rows.order_by("pk"), hidden={link})
+        if table is not None:
+            tables.append(table)
     return tables
+
+
+def _table(model, rows, *, hidden=frozenset()) -> Table | None:
+    """``rows`` of ``model`` as a table titled with the model's plural name; None without rows."""
+    columns = _data_fields(model, FORM_BOOKKEEPING | ROW_HIDDEN | set(hidden))
+    printed = [[_field_value(row, f, {}) for f in columns] for row in rows]
+    if not printed:
+        return None
+    # Only the columns that hold a value in some row: a panel's result has many optional ones.
+    keep = [i for i in range(len(columns)) if any(r[i] for r in printed)]
+    return Table(
+        str(model._meta.verbose_name_plural),
+        [str(columns[i].verbose_name) for i in keep],
+        [[r[i] for i in keep] for r in printed],
+    )
 
 
 def _digest(data) -> str:
@@ -406,6 +416,28 @@ def build(participant, *, now: datetime | None = None, progress=None) -> Caseboo
                 signatures=_signature_lines(by_visit.get(visit.pk, [])),
             )
         )
+    event_forms = _event_forms(participant, tz, threads, verifications)
+    for form in event_forms:
+        manifest.append(
+            {
+                "visit": None,
+                "form": "adverse_event",
+                "record": f"{form.record._meta.label}:{form.record.pk}",
+                "version": form.record.version,
+                "sha256": form.sha256,
+            }
+        )
+    events = None
+    if event_forms:
+        events = VisitSection(
+            visit=None,
+            title=_("Adverse events"),
+            anchor="adverse-events",
+            date="",
+            status="",
+            forms=event_forms,
+            signatures=[],
+        )
     for signature in signatures:
         manifest.append(
             {
@@ -424,6 +456,7 @@ def build(participant, *, now: datetime | None = None, progress=None) -> Caseboo
         visits=sections,
         signatures=_signature_lines(casebook_signatures),
         manifest=manifest,
+        events=events,
     )
     book.manifest_sha256 = manifest_sha256(participant, manifest)
     return book
@@ -494,8 +527,48 @@ def _audit_by_record(participant, records, tz) -> dict[tuple[str, str], list[His
 def _form(code, record, tz, threads, verifications, missing_all, audit) -> Form:
     spec = FORMS[code]
     model = spec.model
-    ct = ContentType.objects.get_for_model(model).pk
-    key = (ct, record.pk)
+    key = (ContentType.objects.get_for_model(model).pk, record.pk)
+    values, form_threads, verification = _review(
+        key, _data_fields(model), record, missing_all.get(key, {}), tz, threads, verifications
+    )
+    tables = _rows_of(record)
+    title = str(spec.title)
+    if code == "labs":  # several panels at a visit: each says which
+        title = f"{title} · {record.get_panel_display()}"
+    return _printed(
+        code,
+        title,
+        f"form-{code}-{record.pk}",
+        str(record.get_status_display()),
+        record,
+        (values, form_threads, verification),
+        tables,
+        audit,
+    )
+
+
+def _printed(code, title, anchor, status, record, reviewed, tables, audit) -> Form:
+    values, form_threads, verification = reviewed
+    return Form(
+        code=code,
+        title=title,
+        anchor=anchor,
+        status=status,
+        record=record,
+        values=values,
+        tables=tables,
+        queries=form_threads,
+        verification=verification,
+        audit=audit.get((record._meta.label, str(record.pk)), []),
+        sha256=_content_digest(values, tables),
+    )
+
+
+def _review(
+    key, fields, record, missing, tz, threads, verifications
+) -> tuple[list[Value], list[Thread], str]:
+    """The printed values of ``record`` (``fields``) with their SDV and query marks, the record's query
+    threads, and the line saying what was verified."""
     checks = verifications.get(key, [])
     whole = next((v for v in checks if not v.field_name), None)
     verified_fields = {v.field_name for v in checks if v.field_name}
@@ -504,8 +577,7 @@ def _form(code, record, tz, threads, verifications, missing_all, audit) -> Form:
     for thread in form_threads:
         counted[thread.field] += 1
     values = []
-    missing = missing_all.get(key, {})
-    for f in _data_fields(model):
+    for f in fields:
         label, unit = split_unit(str(f.verbose_name))
         values.append(
             Value(
@@ -517,7 +589,6 @@ def _form(code, record, tz, threads, verifications, missing_all, audit) -> Form:
                 queries=counted.get(str(f.verbose_name), 0),
             )
         )
-    tables = _rows_of(record)
     if whole is not None:
         verification = _("Verified as a whole by %(user)s on %(at)s") % {
             "user": whole.verified_by.username,
@@ -529,25 +600,92 @@ def _form(code, record, tz, threads, verifications, missing_all, audit) -> Form:
         }
     else:
         verification = ""
-    digest = _digest(
-        {
-            "values": [[v.name, v.value] for v in values],
-            "tables": [[t.title, t.rows] for t in tables],
-        }
+    return values, form_threads, verification
+
+
+def _content_digest(values: list[Value], tables: list[Table]) -> str:
+    return _digest(
+        {"values": [[v.name, v.value] for v in values], "tables": [[t.title, t.rows] for t in tables]}
     )
-    title = str(spec.title)
-    if code == "labs":  # several panels at a visit: each says which
-        title = f"{title} · {record.get_panel_display()}"
-    return Form(
-        code=code,
-        title=title,
-        anchor=f"form-{code}-{record.pk}",
-        status=str(record.get_status_display()),
-        record=record,
-        values=values,
-        tables=tables,
-        queries=form_threads,
-        verification=verification,
-        audit=audit.get((record._meta.label, str(record.pk)), []),
-        sha256=digest,
+
+
+def _event_forms(participant, tz, threads, verifications) -> list[Form]:
+    """The participant's adverse events (not entered in error), one printed form each: the event's values,
+    its dated grade entries and SAE report as tables, its queries, SDV and audit trail (the event's, its
+    grades' and its report's). A fixed number of queries whatever the number of events."""
+    from adverse_events.models import AdverseEvent, AdverseEventGrade, SaeReport
+    from monitoring.models import Lock
+
+    events = list(
+        AdverseEvent.objects.filter(participant=participant, entered_in_error=False).order_by("number")
     )
+    if not events:
+        return []
+    grades = defaultdict(list)
+    for grade in AdverseEventGrade.objects.filter(adverse_event__in=events, entered_in_error=False).order_by(
+        "grade_on", "pk"
+    ):
+        grades[grade.adverse_event_id].append(grade)
+    reports = {
+        r.adverse_event_id: r
+        for r in SaeReport.objects.filter(adverse_event__in=events, entered_in_error=False)
+    }
+    ct = ContentType.objects.get_for_model(AdverseEvent).pk
+    owner, objects = {}, []
+
+    def add(obj, event):
+        owner[(obj._meta.label, str(obj.pk))] = (event._meta.label, str(event.pk))
+        objects.append(obj)
+
+    by_pk = {event.pk: event for event in events}
+    for event in events:
+        add(event, event)
+        for grade in grades[event.pk]:
+            add(grade, event)
+        if event.pk in reports:
+            add(reports[event.pk], event)
+    for review in [
+        *SourceVerification.objects.filter(participant=participant, content_type_id=ct),
+        *Lock.objects.filter(participant=participant, content_type_id=ct),
+    ]:
+        if review.object_id in by_pk:
+            add(review, by_pk[review.object_id])
+    audit = defaultdict(list)
+    for row in history_rows(objects, tz=tz):
+        audit[owner.get(row.key, row.key)].append(row)
+
+    forms = []
+    fields = _data_fields(AdverseEvent, FORM_BOOKKEEPING | {"participant", "number"})
+    for event in events:
+        values, form_threads, verification = _review(
+            (ct, event.pk), fields, event, {}, tz, threads, verifications
+        )
+        tables = [
+            table
+            for table in (
+                _table(AdverseEventGrade, grades[event.pk], hidden={"adverse_event"}),
+                _table(
+                    SaeReport,
+                    [reports[event.pk]] if event.pk in reports else [],
+                    hidden={"adverse_event", "participant"},
+                ),
+            )
+            if table is not None
+        ]
+        peak = max((g.grade for g in grades[event.pk]), default=None)
+        status = [_("serious") if event.serious else _("not serious")]
+        if peak is not None:
+            status.insert(0, _("maximum grade %(grade)s") % {"grade": peak})
+        forms.append(
+            _printed(
+                "adverse_event",
+                f"{_('AE')} {event.number} · {event.term_label}",
+                f"adverse-event-{event.pk}",
+                " · ".join(str(part) for part in status),
+                event,
+                (values, form_threads, verification),
+                tables,
+                audit,
+            )
+        )
+    return forms

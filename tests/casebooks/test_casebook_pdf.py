@@ -7,11 +7,14 @@ import io
 import json
 import re
 import zipfile
+from datetime import timedelta
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from pypdf import PdfReader
 
+from adverse_events.services import record_adverse_event
 from casebooks import content, services
 from crfs.registry import FORMS
 from exports import services as export_services
@@ -20,6 +23,7 @@ from monitoring.services import answer_query
 from signatures.models import Signature
 
 CHINESE_ANSWER = "体重已与原始病历核对无误"
+AE_VERBATIM = "Neutropenic fever on day 2 (casebook test)"
 
 
 def _squash(text: str) -> str:
@@ -47,6 +51,21 @@ def printed(seeded_demo):
     users = get_user_model().objects
     query = p.queries.get(field_name="weight_kg")
     answer_query(user=users.get(username="coordinator"), query=query, text=CHINESE_ANSWER)
+    record_adverse_event(
+        user=users.get(username="coordinator"),
+        participant=p,
+        grade=3,
+        data={
+            "term": "febrile_neutropenia",
+            "verbatim": AE_VERBATIM,
+            "onset_date": p.infusion_date + timedelta(days=2),
+            "relationship_car_t": "probable",
+            "relationship_lymphodepletion": "possible",
+            "serious_hospitalisation": True,
+            "action_taken": "none",
+        },
+        awareness_at=timezone.now() - timedelta(hours=2),
+    )
     investigator = users.get(username="investigator")
     job = services.request_casebook(user=investigator, participant=p, language="zh-hans", enqueue=False)
     job = export_services.run_export(job_id=job.pk)
@@ -72,7 +91,9 @@ def test_a_demo_participants_casebook_reads_back_with_every_part_the_archive_nee
             if spec.model.objects.filter(participant=p, entered_in_error=False).exists()
         }
         book = content.build(p)
-        expected_outline = [(v.title, [f.title for f in v.forms]) for v in book.visits]
+        expected_outline = [(s.title, [f.title for f in s.forms]) for s in book.sections]
+        events_title = str(_("Adverse events"))
+        event_titles = [f.title for f in book.events.forms]
         manifestations = [s.manifestation for s in Signature.objects.filter(participant=p)]
     assert len(titles) >= 5
     assert [title for title in titles if _squash(title) not in text] == []
@@ -93,8 +114,18 @@ def test_a_demo_participants_casebook_reads_back_with_every_part_the_archive_nee
     assert manifestations
     assert [m for m in manifestations if _squash(m) not in text] == []
 
-    # The outline: one entry per visit, one per form under it.
+    # The outline: one entry per visit, one per form under it, then the adverse events, one each.
     assert _outline(reader) == expected_outline
+    assert expected_outline[-1] == (events_title, event_titles)
+    assert any("febrile" in t.lower() or "发热" in t for t in event_titles), event_titles
+
+    # The adverse events: each with its values (the verbatim term), grade entries and SAE report.
+    assert _squash(AE_VERBATIM) in text
+    with translation.override("zh-hans"):
+        from adverse_events.models import AdverseEventGrade, SaeReport
+
+        for model in (AdverseEventGrade, SaeReport):
+            assert _squash(str(model._meta.verbose_name_plural)) in text, model
     assert sum(len(forms) for _v, forms in expected_outline) == len(book.forms) > 5
 
     # The header of every page: study, site, participant and page x / y.
