@@ -57,7 +57,14 @@ def casebook_jobs(request):
 
 def _queued(request, job):
     if job.status == ExportStatus.FAILED:
-        messages.error(request, _("The casebook could not be queued: %(error)s") % {"error": job.error})
+        messages.error(
+            request,
+            _(
+                "Casebook %(id)s could not be queued: the task queue is unavailable (%(error)s). It is "
+                "recorded as failed; request it again once the service is back."
+            )
+            % {"id": job.pk, "error": job.error},
+        )
     else:
         messages.success(
             request, _("Casebook %(id)s requested: its progress is shown below.") % {"id": job.pk}

@@ -1,6 +1,8 @@
 """Who may print a casebook, where: investigators and data managers, for their sites' participants
 (``Action.PRINT_CASEBOOK``); everyone else gets a 403, and another site's participant or casebook a 404."""
 
+import time
+
 import pytest
 from django.urls import reverse
 
@@ -127,3 +129,21 @@ def test_the_casebook_page_follows_a_queued_casebook_with_a_progress_bar(client,
     assert reverse("casebook_progress", args=[job.pk]) in page and 'aria-valuenow="40"' in page
     row = client.get(reverse("casebook_progress", args=[job.pk])).content.decode()
     assert 'hx-trigger="every 2s"' in row and str(participant) in row
+
+
+def test_a_casebook_requested_with_redis_down_says_so_at_once_and_is_failed(
+    transactional_db, client, investigator, participant, settings
+):
+    nobody_listens = "redis://127.0.0.1:1/0"
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = nobody_listens
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    client.force_login(investigator)
+    started = time.monotonic()
+    response = client.post(reverse("casebook_pdf", args=[participant.pk]), follow=True)
+    assert time.monotonic() - started < 5
+    assert response.status_code == 200
+    job = _casebook_jobs().get()
+    assert job.status == ExportStatus.FAILED and job.finished_at
+    page = response.content.decode()
+    assert f"Casebook {job.pk} could not be queued: the task queue is unavailable" in page
+    assert "request it again once the service is back" in page

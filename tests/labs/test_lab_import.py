@@ -1,12 +1,16 @@
 """Laboratory results imported from a FHIR R4 bundle or a CSV (issue 18, point 2): the preview gives every
 row its outcome, the import writes only the new and differing values through the lab services, a file
-imported twice changes nothing, and a failure leaves nothing half-saved."""
+imported twice changes nothing, a failure leaves nothing half-saved, and two imports of one preview at
+once (two tabs, a double click) write each value once."""
 
+import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connections
 from django.utils import timezone
 
 from accounts.models import Role
@@ -438,3 +442,50 @@ def test_a_csv_without_a_mapped_column_names_it(coordinator, data_manager, site_
             csv_file(["A1"], header=["Accession", "Patient ID", "LOINC", "Result", "Collected", "Lab"]),
             file_format="csv",
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_one_preview_at_once_write_each_value_once(
+    coordinator, investigator, site_yc, first, second, monkeypatch
+):
+    when = an_hour_ago()
+    content = bundle(
+        observation("c1", first.study_id, HB, 120, "g/L", when),
+        observation("c2", first.study_id, ALT, 30, "U/L", when),
+        observation("c3", second.study_id, HB, 121, "g/L", when),
+    )
+    lab_import = upload(coordinator, site_yc, content)
+
+    # Hold the writing a moment inside the transaction, so that the two imports surely overlap.
+    write = importing._write
+
+    def slow_write(*args, **kwargs):
+        time.sleep(0.5)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(importing, "_write", slow_write)
+    start = threading.Barrier(2)
+    outcomes: dict[int, str] = {}
+
+    def run(index: int, user) -> None:
+        try:
+            start.wait(timeout=10)
+            copy = LabImport.objects.get(pk=lab_import.pk)  # each tab read the preview itself
+            commit_import(user=user, lab_import=copy)
+            outcomes[index] = "imported"
+        except DomainError as error:
+            outcomes[index] = str(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, u)) for i, u in enumerate((coordinator, investigator))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes.values()) == ["This file was already imported.", "imported"], outcomes
+    stored = LabImport.objects.get(pk=lab_import.pk)
+    assert stored.status == ImportStatus.IMPORTED and stored.written == 3
+    assert LabResult.objects.count() == 3
+    assert sorted(stored.rows.values_list("result__analyte", flat=True)) == ["alt", "hb", "hb"]
