@@ -18,11 +18,18 @@ _audited = threading.local()  # whether this thread is inside an audited block
 
 
 @contextmanager
-def audited(*, user, action: str, reason: str = ""):
+def audited(*, user, action: str, reason: str = "", separate: bool = False):
     """One transaction with the audit context of ``user`` doing ``action`` because of ``reason``.
 
     A write the lock trigger refuses rolls the transaction back and becomes a ``LockedError`` (a domain
     error with the lock's message), so a service that forgot to check a lock still answers clearly.
+
+    Inside another audited block the events join the enclosing context, whose action and reason the
+    inner ones replace (a form and its rows saved by nested workflows share one context: ``edc.merge``
+    reads a form's rows at a version through it). ``separate=True`` gives a nested block a context of
+    its own instead, for a step whose reason differs from its neighbours': a lab import saves each
+    differing value with its own "imported from <file>, row <n>", which, merged, would become the
+    reason of every change of the import.
     """
     metadata = {
         "user": getattr(user, "pk", None),
@@ -31,7 +38,7 @@ def audited(*, user, action: str, reason: str = ""):
         "reason": reason or "",
     }
     try:
-        with transaction.atomic(), _own_context(metadata):
+        with transaction.atomic(), _own_context(metadata, separate=separate):
             yield
     except DatabaseError as exc:
         locked = LockedError.from_database(exc)
@@ -41,7 +48,7 @@ def audited(*, user, action: str, reason: str = ""):
 
 
 @contextmanager
-def _own_context(metadata: dict):
+def _own_context(metadata: dict, *, separate: bool = False):
     """A context of its own for one audited transaction.
 
     pghistory shares one context (one ``pghistory_context`` row) per request and merges a nested
@@ -51,9 +58,17 @@ def _own_context(metadata: dict):
     context id that carries the request's metadata (the URL) plus its own.
     """
     if getattr(_audited, "depth", 0):
+        outer = runtime._tracker.value
+        if separate:  # its own context, in the same transaction; the enclosing one is left as it was
+            runtime._tracker.value = runtime.Context(id=uuid.uuid4(), metadata={**outer.metadata, **metadata})
+            try:
+                yield
+            finally:
+                runtime._tracker.value = outer
+            return
         # A workflow called inside another one: the same transaction, so the same context, as
         # pghistory nests it (the inner action and reason are added to it).
-        runtime._tracker.value.metadata.update(metadata)
+        outer.metadata.update(metadata)
         yield
         return
     outer = getattr(runtime._tracker, "value", None)

@@ -758,16 +758,19 @@ def _write(user, lab_import, rows: list[LabImportRow]) -> None:
                 "laboratory": instance.laboratory or data["laboratory"],
                 "source": instance.source,
             }
-        saved = save_panel(
-            user=user,
-            visit=visit,
-            panel=panel_code,
-            data=data,
-            results=[ResultEntry(r.analyte, r.value, r.unit) for r in members],
-            instance=instance,
-            reason=_reason(lab_import, [r.number for r in members]),
-            action=Action.IMPORT_LABS,
-        )
+        reason = _reason(lab_import, [r.number for r in members])
+        # Each save records under its own reason (its rows of the file), not the import's last one.
+        with audited(user=user, action="lab_import.commit", reason=reason, separate=True):
+            saved = save_panel(
+                user=user,
+                visit=visit,
+                panel=panel_code,
+                data=data,
+                results=[ResultEntry(r.analyte, r.value, r.unit) for r in members],
+                instance=instance,
+                reason=reason,
+                action=Action.IMPORT_LABS,
+            )
         results = {
             r.analyte: r
             for r in LabResult.objects.filter(panel=saved, analyte__in=[m.analyte for m in members])

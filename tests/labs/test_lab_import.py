@@ -193,6 +193,31 @@ def test_a_corrected_value_under_the_same_identifier_becomes_a_change(coordinato
     )
 
 
+def test_each_differing_value_keeps_the_reason_naming_its_own_row(coordinator, site_yc, first):
+    """Each change of an import is audited with its own row: merged into the import's one audit
+    context, every change showed the reason of the last row saved."""
+    when = an_hour_ago()
+    first_file = bundle(
+        observation("o1", first.study_id, ALT, 30, "U/L", when),
+        observation("o2", first.study_id, HB, 120, "g/L", when),
+    )
+    commit_import(user=coordinator, lab_import=upload(coordinator, site_yc, first_file))
+    corrected = bundle(
+        observation("o1", first.study_id, ALT, 33, "U/L", when),
+        observation("o2", first.study_id, HB, 110, "g/L", when),
+    )
+    commit_import(user=coordinator, lab_import=upload(coordinator, site_yc, corrected, name="fix.json"))
+    rows = audit_page(AuditFilters(text="fix.json")).rows
+    changed = {row.reason: (old, new) for row in rows for label, old, new in row.changes if label == "value"}
+    assert changed == {
+        "imported from fix.json, row 1": (30, 33),  # ALT
+        "imported from fix.json, row 2": (120, 110),  # haemoglobin
+    }, changed
+    # The import's own record (its status) keeps the import's reason: the file.
+    status = [row for row in rows if any(label == "status" for label, _o, _n in row.changes)]
+    assert status and all(row.reason == "fix.json" for row in status)
+
+
 @pytest.mark.parametrize(
     ("loinc", "analyte", "entered", "imported", "same"),
     [
