@@ -202,15 +202,18 @@ def save_form(
         missing.save_reasons(obj, reasons)
         obj._pending_rows = {}
         break_signatures(record=obj, user=user, reason=reason, changes=changes)
-        changed_tables = {name: (None, None) for name in changes if name in child_rows}
-        clear_verifications(
-            record=obj, changes=changes_between(before, obj) | changed_tables, user=user, reason=reason
-        )
+        if instance is not None:  # a form created now has no verification to clear
+            changed_tables = {name: (None, None) for name in changes if name in child_rows}
+            clear_verifications(
+                record=obj, changes=changes_between(before, obj) | changed_tables, user=user, reason=reason
+            )
         if spec.updates_participant:
             import_string(spec.updates_participant)(user=user, form=obj, reason=reason)
         if spec.visit_date_field:
             take_date_from_form(user=user, visit=visit, visit_date=getattr(obj, spec.visit_date_field))
-        sync_automatic_queries(record=obj, participant=participant, firing=soft, quiet=quiet, user=None)
+        sync_automatic_queries(
+            record=obj, participant=participant, firing=soft, quiet=quiet, user=None, created=instance is None
+        )
     return obj
 
 

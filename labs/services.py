@@ -309,9 +309,11 @@ def save_panel(
         break_signatures(
             record=saved, user=user, reason=reason, changes=[BY_CODE[code].label for code in rederive]
         )
-        # A changed result is a change of the panel: its verifications are cleared, saying which.
-        results = {str(BY_CODE[code].label): (None, None) for code in rederive}
-        clear_verifications(record=saved, changes=results, user=user, reason=reason)
+        # A changed result is a change of the panel: its verifications are cleared, saying which (a
+        # panel created now has none).
+        if instance is not None:
+            results = {str(BY_CODE[code].label): (None, None) for code in rederive}
+            clear_verifications(record=saved, changes=results, user=user, reason=reason)
     return saved
 
 
