@@ -5,6 +5,7 @@ in the future). *Soft* checks let the save through and open an automatic query o
 closes by itself when a later save no longer fires the check.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -185,10 +186,17 @@ def all_checks() -> list[EditCheck]:
     return CHECKS + [check for module in CHECK_MODULES for check in import_string(f"{module}.CHECKS")]
 
 
-def checks_for(code: str, obj) -> list[EditCheck]:
+def checks_for(code: str, obj) -> tuple[EditCheck, ...]:
     """The checks that apply to a form: its own and the generic ones for fields it has."""
-    field_names = {f.name for f in obj._meta.get_fields()}
-    return [c for c in all_checks() if c.form in (code, "*") and c.field in field_names]
+    return _checks_for(code, type(obj))
+
+
+@functools.cache
+def _checks_for(code: str, model) -> tuple[EditCheck, ...]:
+    # The checks are declared once, at import: computed once per form and model (a lab import runs
+    # them on every one of thousands of results).
+    field_names = {f.name for f in model._meta.get_fields()}
+    return tuple(c for c in all_checks() if c.form in (code, "*") and c.field in field_names)
 
 
 def run_checks(code: str, obj) -> tuple[list[EditCheck], list[EditCheck], list[EditCheck]]:

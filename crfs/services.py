@@ -181,21 +181,7 @@ def save_form(
                 raise DomainError(_("This form is complete: give a reason for the change."), field="reason")
         refuse_if_locked(obj)
         before = values_of(obj) if obj.pk else {}  # for the verifications a change clears
-        obj._missing_reasons = {**missing.reasons_of(obj), **reasons}
-        hard, soft, quiet = _assess(spec, obj, data, child_rows)
-        problems = [Problem(check.message, field=check.field) for check in hard]
-        problems += missing.problems(obj, reasons, missing.allowed(participant.site.study, spec.code))
-        if complete:
-            unanswered = obj.missing_required()
-            if unanswered:
-                labels = ", ".join(label(model, n) for n in unanswered)
-                problems.append(
-                    Problem(_("To mark the form complete, fill in: %(fields)s.") % {"fields": labels})
-                )
-        refuse(problems)  # every hard check and the missing fields together, in one answer
-        if complete and obj.status != FormStatus.COMPLETE:
-            obj.status, obj.completed_at, obj.completed_by = FormStatus.COMPLETE, timezone.now(), user
-        _check_storable(obj)
+        soft, quiet = _checked(spec, obj, data, child_rows, reasons, complete=complete, user=user)
         _save_or_conflict(obj, spec)
         for name, rows in child_rows.items():
             _save_rows(obj, name, rows, reason)
@@ -217,6 +203,47 @@ def save_form(
     return obj
 
 
+def _checked(spec: FormSpec, obj, data, child_rows, reasons, *, complete: bool, user) -> tuple[list, list]:
+    """Apply ``data`` to ``obj`` and refuse it as a save would (every hard check, missing-data problem and
+    unanswered field in one answer; a number too large for its column); (soft, quiet) checks otherwise."""
+    obj._missing_reasons = {**missing.reasons_of(obj), **reasons}
+    hard, soft, quiet = _assess(spec, obj, data, child_rows)
+    problems = [Problem(check.message, field=check.field) for check in hard]
+    problems += missing.problems(obj, reasons, missing.allowed(obj.participant.site.study, spec.code))
+    if complete:
+        unanswered = obj.missing_required()
+        if unanswered:
+            labels = ", ".join(label(spec.model, n) for n in unanswered)
+            problems.append(
+                Problem(_("To mark the form complete, fill in: %(fields)s.") % {"fields": labels})
+            )
+    refuse(problems)  # every hard check and the missing fields together, in one answer
+    if complete and obj.status != FormStatus.COMPLETE:
+        obj.status, obj.completed_at, obj.completed_by = FormStatus.COMPLETE, timezone.now(), user
+    _check_storable(obj)
+    return soft, quiet
+
+
+def new_form(*, spec: FormSpec, visit, data: dict):
+    """The form ``save_form`` would create at ``visit`` from ``data`` (a draft), unsaved: derived and
+    refused exactly as a save would; (instance, soft checks, quiet checks).
+
+    For a caller that writes many new forms at once (``labs.services.create_panels``) and so checks the
+    permission, the locks and that none exists yet, and holds the audit context, for all of them itself.
+    """
+    participant = visit.participant
+    if participant.entered_in_error or visit.entered_in_error:
+        raise DomainError(_("This record was entered in error and can no longer change."))
+    if not spec.repeating and spec.code not in expected_codes(visit) and not visit.unscheduled:
+        raise DomainError(_("The protocol does not expect this form at this visit."))
+    data = {k: v for k, v in data.items() if k not in BOOKKEEPING}
+    reasons = data.pop("missing", None) or {}
+    obj = spec.model(participant=participant, visit=visit)
+    soft, quiet = _checked(spec, obj, data, {}, reasons, complete=False, user=None)
+    obj._pending_rows = {}
+    return obj, soft, quiet
+
+
 def _assess(spec: FormSpec, obj, data: dict, child_rows: dict):
     """Apply ``data`` to ``obj`` (unsaved), derive its values and run its edit checks.
 
@@ -225,7 +252,9 @@ def _assess(spec: FormSpec, obj, data: dict, child_rows: dict):
     """
     for name, value in data.items():
         setattr(obj, name, value)
-    obj._pending_rows = {name: _pending_rows(obj, name, rows) for name, rows in child_rows.items()}
+    # Every child table as it will be: the submitted rows applied, else the stored ones, read once
+    # here rather than by each check that looks at the table.
+    obj._pending_rows = {name: _pending_rows(obj, name, child_rows.get(name, [])) for name in obj.child_sets}
     obj.derive()
     return run_checks(spec.code, obj)
 

@@ -3,10 +3,10 @@
 The bundle holds the haematology and chemistry results (14 analytes) of the benchmark site's past
 laboratory visits without a panel entered yet, one observation per analyte and visit, dated on each
 visit's target day, until 10,000 observations; the coordinator of the benchmark uploads it (read,
-preview) and imports it (every row new: 10,000 values written through ``save_panel`` with ranges,
-grades and automatic queries). All inside one transaction rolled back once timed, so every run measures
-the same database. (A value differing from one entered is saved alone, with the reason naming its row:
-slower, and rare in a file of new results.)
+preview) and imports it (every row new: 10,000 values written through ``create_panels`` with ranges,
+grades, automatic queries and audit records, as ``save_panel`` writes them). All inside one
+transaction rolled back once timed, so every run measures the same database. (A value differing from
+one entered is saved alone, with the reason naming its row: slower, and rare in a file of new results.)
 """
 
 import json

@@ -7,17 +7,20 @@ Three steps, each a named workflow:
 2. the preview (:func:`assess_rows`) gives each row its outcome: new, same as entered, differs from
    entered, unmatched participant, unknown code, outside any window, locked (or unreadable). A row
    outside every visit window waits for the user to pick its visit (:func:`choose_visit`);
-3. :func:`commit_import` writes the new and differing values through ``labs.services.save_panel``
-   (reference range, H/L flag, CTCAE grade, automatic queries, audit), in one transaction: a failure
-   anywhere leaves nothing half-saved.
+3. :func:`commit_import` writes the new and differing values through the lab services (reference
+   range, H/L flag, CTCAE grade, automatic queries, audit): new panels together
+   (``labs.services.create_panels``), values added to or changed in an existing panel through
+   ``labs.services.save_panel``. One transaction: a failure anywhere leaves nothing half-saved; the
+   panels written are row-locked and must be as the assessment saw them, else nothing is written.
 
 Idempotence: a row is identified by its source identifier (``Observation.id``, the CSV row key). A
 value already stored is "same as entered" and is not written again; a row imported earlier goes to the
 visit it went to then (also when the user had picked it). A differing value becomes a change whose
 reason says where it came from: "imported from <file>, row <n>".
 
-The preview reads in bulk (participants, visits, panels, results, locks and earlier rows: one query
-each for the whole file), so a 10,000-observation bundle previews in seconds (``make bench``).
+The preview reads in bulk (participants, visits, locks and earlier rows: one query each for the whole
+file; panels and results of the visits the rows land on only), so a 10,000-observation bundle previews
+in seconds (``make bench``).
 """
 
 import csv
@@ -32,6 +35,7 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from django.db import IntegrityError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -58,7 +62,7 @@ from .models import (
     LabResult,
     RowOutcome,
 )
-from .services import ResultEntry, save_panel
+from .services import NewPanel, ResultEntry, create_panels, save_panel
 
 LOINC_TABLE = Path(__file__).with_name("data") / "loinc_analytes.csv"
 LOINC_SYSTEM = "http://loinc.org"
@@ -350,25 +354,22 @@ class Context:
         )
         self.participants = {}
         for p in found:
+            p.site = site  # each participant's site and study: read once, not once per panel written
             self.participants[p.screening_number] = p
             if p.study_id:
                 self.participants[p.study_id] = p
-        ids = {p.pk for p in self.participants.values()}
+        by_pk = {p.pk: p for p in self.participants.values()}
+        ids = set(by_pk)
         self.visits = defaultdict(list)
         for visit in (
             Visit.objects.filter(participant_id__in=ids, entered_in_error=False)
             .select_related("definition")
             .order_by("participant_id", "sequence")
         ):
+            visit.participant = by_pk[visit.participant_id]
             self.visits[visit.participant_id].append(visit)
         self.visit_by_id = {v.pk: v for vs in self.visits.values() for v in vs}
-        self.panels = {}
-        for panel in LabPanel.objects.filter(visit_id__in=list(self.visit_by_id), entered_in_error=False):
-            self.panels[(panel.visit_id, panel.panel)] = panel
-        self.results = {
-            (r.panel_id, r.analyte): r
-            for r in LabResult.objects.filter(panel_id__in=[p.pk for p in self.panels.values()])
-        }
+        self.panels, self.results = {}, {}  # of the visits the rows land on: load_entered()
         locks = Lock.objects.filter(study_id=site.study_id, unlocked_at=None)
         self.study_locked = any(lock.scope == LockScope.STUDY for lock in locks)
         self.locked_participants = {lk.participant_id for lk in locks if lk.scope == LockScope.PARTICIPANT}
@@ -394,6 +395,16 @@ class Context:
                 .values_list("source_id", "visit_id")
             ):
                 self.earlier[source_id] = visit_id
+
+    def load_entered(self, visit_ids) -> None:
+        """The panels and results already entered at ``visit_ids`` (only those: a participant's other
+        visits may hold thousands of results the file does not touch)."""
+        for panel in LabPanel.objects.filter(visit_id__in=list(visit_ids), entered_in_error=False):
+            self.panels[(panel.visit_id, panel.panel)] = panel
+        self.results = {
+            (r.panel_id, r.analyte): r
+            for r in LabResult.objects.filter(panel_id__in=[p.pk for p in self.panels.values()])
+        }
 
     @staticmethod
     def takes_labs(visit) -> bool:
@@ -444,6 +455,7 @@ def assess_rows(site, rows: list[SourceRow], chosen: dict[int, int] | None = Non
     seen_sources: dict[str, int] = {}
     seen_targets: dict[tuple, int] = {}
     assessed = []
+    matched = []  # (row, participant, reading) with a visit: their outcome needs what the visit holds
     for row, reading in zip(rows, readings, strict=True):
         out = LabImportRow(
             number=row.number,
@@ -504,8 +516,13 @@ def assess_rows(site, rows: list[SourceRow], chosen: dict[int, int] | None = Non
             out.message = _("The collection date is outside every visit window: choose the visit.")
             continue
         out.visit = visit
+        matched.append((out, participant, reading))
+    context.load_entered({out.visit.pk for out, _p, _r in matched})
+    for out, participant, reading in matched:
+        visit = out.visit
         spec = BY_CODE[reading.analyte]
         panel = context.panels.get((visit.pk, spec.panel))
+        out.seen_panel = panel  # what the import checks is unchanged before it writes (not stored)
         if context.locked(participant, visit, panel):
             out.outcome = Outcome.LOCKED
             out.message = _("The form is locked: ask the data manager to unlock it.")
@@ -515,7 +532,7 @@ def assess_rows(site, rows: list[SourceRow], chosen: dict[int, int] | None = Non
             out.outcome = Outcome.INVALID
             out.message = _("Row %(row)d gives this test at the same visit.") % {"row": seen_targets[target]}
             continue
-        seen_targets[target] = row.number
+        seen_targets[target] = out.number
         result = context.results.get((panel.pk, reading.analyte)) if panel is not None else None
         if result is None or not result.entered and not result.not_done:
             out.outcome = Outcome.NEW
@@ -694,7 +711,22 @@ def commit_import(*, user, lab_import: LabImport) -> LabImport:
     user saw (a value entered meanwhile, a lock), nothing is written and the preview is refreshed.
     """
     require(user, Action.IMPORT_LABS, lab_import.site)
-    stale = False
+    try:
+        return _commit(user, lab_import)
+    except PreviewChanged:
+        pass
+    refresh_preview(user=user, lab_import=lab_import)
+    raise PreviewChanged(
+        _(
+            "The data changed since this preview (a value entered or a form locked meanwhile): "
+            "check the refreshed preview, then import."
+        )
+    )
+
+
+def _commit(user, lab_import: LabImport) -> LabImport:
+    """The import in one transaction; ``PreviewChanged`` (all rolled back) when an outcome changed since
+    the preview or a panel of the file was created meanwhile by someone else."""
     with audited(user=user, action="lab_import.commit", reason=lab_import.file_name):
         lab_import = LabImport.objects.select_for_update().get(pk=lab_import.pk)
         if lab_import.status != ImportStatus.PREVIEWED:
@@ -703,27 +735,23 @@ def commit_import(*, user, lab_import: LabImport) -> LabImport:
         if [(r.outcome, r.visit_id, r.entered) for r in stored] != [
             (r.outcome, getattr(r.visit, "pk", None), r.entered) for r in fresh
         ]:
-            stale = True
-        else:
+            raise PreviewChanged("")
+        try:
             _write(user, lab_import, fresh)
-            _store(stored, fresh)
-            for old, new in zip(stored, fresh, strict=True):
-                old.result = new.result
-            _store_results(stored)
-            lab_import.status = ImportStatus.IMPORTED
-            lab_import.imported_by = user
-            lab_import.imported_at = timezone.now()
-            lab_import.counts = _counts(fresh)
-            lab_import.written = sum(1 for r in fresh if r.outcome in WRITTEN_OUTCOMES)
-            lab_import.save()
-    if stale:
-        refresh_preview(user=user, lab_import=lab_import)
-        raise PreviewChanged(
-            _(
-                "The data changed since this preview (a value entered or a form locked meanwhile): "
-                "check the refreshed preview, then import."
-            )
-        )
+        except IntegrityError as exc:  # a panel of the file created by someone else since the check
+            if "one_per" not in str(exc):
+                raise
+            raise PreviewChanged("") from exc
+        _store(stored, fresh)
+        for old, new in zip(stored, fresh, strict=True):
+            old.result = new.result
+        _store_results(stored)
+        lab_import.status = ImportStatus.IMPORTED
+        lab_import.imported_by = user
+        lab_import.imported_at = timezone.now()
+        lab_import.counts = _counts(fresh)
+        lab_import.written = sum(1 for r in fresh if r.outcome in WRITTEN_OUTCOMES)
+        lab_import.save()
     return lab_import
 
 
@@ -744,20 +772,42 @@ def _write(user, lab_import, rows: list[LabImportRow]) -> None:
             groups[(row.visit.pk, BY_CODE[row.analyte].panel, None)].append(row)
         elif row.outcome == Outcome.DIFFERS:
             groups[(row.visit.pk, BY_CODE[row.analyte].panel, row.number)].append(row)
-    for (_visit_id, panel_code, _single), members in groups.items():
+    # The panels the file writes to, locked until the import commits; each as the assessment saw it
+    # (none, or the same version), else someone saved it meanwhile: nothing is written over it.
+    current = {
+        (panel.visit_id, panel.panel): panel
+        for panel in LabPanel.objects.select_for_update()
+        .filter(visit_id__in={key[0] for key in groups}, entered_in_error=False)
+        .order_by("pk")
+    }
+    for key, members in groups.items():
+        seen, now = members[0].seen_panel, current.get(key[:2])
+        if (seen is None) != (now is None) or (seen is not None and seen.version != now.version):
+            raise PreviewChanged("")
+    entered = set(current)
+    # New panels (most of a file of new results) are created together; the rest one by one.
+    new = [(key, members) for key, members in groups.items() if key[2] is None and key[:2] not in entered]
+    created = create_panels(
+        user=user,
+        site=lab_import.site,
+        panels=[
+            NewPanel(
+                visit=members[0].visit,
+                panel=panel_code,
+                data=_panel_data(members, None),
+                results=_entries(members),
+                reason=_reason(lab_import, [r.number for r in members]),
+            )
+            for (_visit_id, panel_code, _single), members in new
+        ],
+    )
+    _link(dict(zip([key for key, _m in new], created, strict=True)), groups)
+    for (visit_id, panel_code, single), members in groups.items():
+        if single is None and (visit_id, panel_code) not in entered:
+            continue
         visit = members[0].visit
-        instance = LabPanel.objects.filter(visit=visit, panel=panel_code, entered_in_error=False).first()
-        data = {
-            "collected_at": min(r.collected_at for r in members),
-            "laboratory": next((r.performer[:100] for r in members if r.performer), ""),
-            "source": "local",
-        }
-        if instance is not None:  # the panel keeps its collection time, laboratory and source
-            data = {
-                "collected_at": instance.collected_at or data["collected_at"],
-                "laboratory": instance.laboratory or data["laboratory"],
-                "source": instance.source,
-            }
+        instance = current[(visit_id, panel_code)]
+        data = _panel_data(members, instance)
         reason = _reason(lab_import, [r.number for r in members])
         # Each save records under its own reason (its rows of the file), not the import's last one.
         with audited(user=user, action="lab_import.commit", reason=reason, separate=True):
@@ -766,17 +816,42 @@ def _write(user, lab_import, rows: list[LabImportRow]) -> None:
                 visit=visit,
                 panel=panel_code,
                 data=data,
-                results=[ResultEntry(r.analyte, r.value, r.unit) for r in members],
+                results=_entries(members),
                 instance=instance,
                 reason=reason,
                 action=Action.IMPORT_LABS,
             )
-        results = {
-            r.analyte: r
-            for r in LabResult.objects.filter(panel=saved, analyte__in=[m.analyte for m in members])
+        _link({(visit_id, panel_code, single): saved}, groups)
+
+
+def _panel_data(members: list[LabImportRow], instance: LabPanel | None) -> dict:
+    data = {
+        "collected_at": min(r.collected_at for r in members),
+        "laboratory": next((r.performer[:100] for r in members if r.performer), ""),
+        "source": "local",
+    }
+    if instance is not None:  # the panel keeps its collection time, laboratory and source
+        data = {
+            "collected_at": instance.collected_at or data["collected_at"],
+            "laboratory": instance.laboratory or data["laboratory"],
+            "source": instance.source,
         }
-        for row in members:
-            row.result = results.get(row.analyte)
+    return data
+
+
+def _entries(members: list[LabImportRow]) -> list[ResultEntry]:
+    return [ResultEntry(r.analyte, r.value, r.unit) for r in members]
+
+
+def _link(saved: dict[tuple, LabPanel], groups: dict[tuple, list[LabImportRow]]) -> None:
+    """Each written row of the file gets the result it produced (one query for many panels)."""
+    by_panel = {panel.pk: key for key, panel in saved.items()}
+    results = defaultdict(dict)
+    for result in LabResult.objects.filter(panel_id__in=list(by_panel)):
+        results[by_panel[result.panel_id]][result.analyte] = result
+    for key in saved:
+        for row in groups[key]:
+            row.result = results[key].get(row.analyte)
 
 
 def rows_for_display(lab_import) -> list[LabImportRow]:

@@ -74,13 +74,28 @@ def applicable_ranges(participant, codes, collected_at: datetime | None) -> dict
     on = local_date(participant, collected_at)
     if on is None:
         return dict.fromkeys(codes)
-    by_analyte = defaultdict(list)
-    for r in ReferenceRange.objects.filter(
+    ranges = ReferenceRange.objects.filter(
         site_id=participant.site_id, analyte__in=list(codes), valid_from__lte=on
-    ):
+    )
+    return ranges_for(site_ranges(ranges), participant, codes, collected_at)
+
+
+def site_ranges(ranges) -> dict[str, list[ReferenceRange]]:
+    """Range versions by analyte: what :func:`ranges_for` picks from (one query for many participants)."""
+    by_analyte = defaultdict(list)
+    for r in ranges:
         by_analyte[r.analyte].append(r)
+    return by_analyte
+
+
+def ranges_for(by_analyte, participant, codes, collected_at) -> dict[str, ReferenceRange | None]:
+    """For each analyte code, the range of ``by_analyte`` (``site_ranges``) applying to ``participant``
+    at ``collected_at``: the one rule of :func:`applicable_ranges`."""
+    on = local_date(participant, collected_at)
+    if on is None:
+        return dict.fromkeys(codes)
     age = age_on(participant, on)
-    return {code: pick_range(by_analyte[code], sex=participant.sex, age=age, on=on) for code in codes}
+    return {code: pick_range(by_analyte.get(code, []), sex=participant.sex, age=age, on=on) for code in codes}
 
 
 def panel_codes(panel: str) -> list[str]:

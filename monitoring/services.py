@@ -50,16 +50,7 @@ def sync_automatic_queries(
     opened = 0
     for check in firing:
         if (check.field, check.id) not in live:
-            Query.objects.create(
-                participant=participant,
-                content_type=content_type,
-                object_id=record.pk,
-                field_name=check.field,
-                query_type=QueryType.AUTOMATIC,
-                check_id=check.id,
-                text=stored_text(check.message),
-                opened_by=user,
-            )
+            automatic_query(record, participant, check, user=user, content_type=content_type).save()
             opened += 1
     closed = 0
     for check in quiet:
@@ -70,6 +61,21 @@ def sync_automatic_queries(
             query.save(update_fields=["status", "closed_at", "resolution"])
             closed += 1
     return opened, closed
+
+
+def automatic_query(record, participant, check, *, user=None, content_type=None) -> Query:
+    """The automatic query a firing soft ``check`` opens on ``record`` (unsaved: ``sync_automatic_queries``
+    saves it; ``labs.services.create_panels`` creates those of many new records in one statement)."""
+    return Query(
+        participant=participant,
+        content_type=content_type or ContentType.objects.get_for_model(record),
+        object_id=record.pk,
+        field_name=check.field,
+        query_type=QueryType.AUTOMATIC,
+        check_id=check.id,
+        text=stored_text(check.message),
+        opened_by=user,
+    )
 
 
 def open_queries_for(records) -> dict[tuple[int, int], list[Query]]:

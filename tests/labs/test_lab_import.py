@@ -17,8 +17,9 @@ from accounts.models import Role
 from edc.audit_trail import AuditFilters, audit_page
 from edc.errors import DomainError
 from labs import importing
+from labs import services as lab_services
 from labs.importing import PreviewChanged, choose_visit, commit_import, upload_file
-from labs.models import ImportStatus, LabImport, LabImportMapping, LabResult, RowOutcome
+from labs.models import ImportStatus, LabImport, LabImportMapping, LabPanel, LabResult, RowOutcome
 from monitoring.locks import lock
 from monitoring.models import Query
 from tests.conftest import make_participant, today_at
@@ -321,15 +322,15 @@ def test_a_failure_while_writing_rolls_the_whole_import_back(
     )
     lab_import = upload(coordinator, site_yc, content)
     calls = []
-    real = importing.save_panel
+    real = lab_services._create_panel
 
-    def failing(**kwargs):
-        calls.append(kwargs["visit"])
+    def failing(user, item, *args):  # the second new panel of the file fails once the first is written
+        calls.append(item.visit)
         if len(calls) == 2:
             raise RuntimeError("database went away")
-        return real(**kwargs)
+        return real(user, item, *args)
 
-    monkeypatch.setattr(importing, "save_panel", failing)
+    monkeypatch.setattr(lab_services, "_create_panel", failing)
     with pytest.raises(RuntimeError, match="database went away"):
         commit_import(user=coordinator, lab_import=lab_import)
     assert len(calls) == 2
@@ -514,3 +515,52 @@ def test_two_imports_of_one_preview_at_once_write_each_value_once(
     assert stored.status == ImportStatus.IMPORTED and stored.written == 3
     assert LabResult.objects.count() == 3
     assert sorted(stored.rows.values_list("result__analyte", flat=True)) == ["alt", "hb", "hb"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("entered_before", [None, 105], ids=["new-panel", "changed-panel"])
+def test_a_panel_saved_by_hand_while_the_file_is_written_stops_the_import_and_refreshes_the_preview(
+    coordinator, investigator, site_yc, first, monkeypatch, entered_before
+):
+    """The preview said "new" (or "differs" from 105); a colleague saves the panel by hand once the
+    import checked it and before it writes: the import writes nothing over the colleague's value, and
+    the refreshed preview shows it (never a database error, a second panel or a lost update)."""
+    when = an_hour_ago()
+    if entered_before is not None:
+        save(
+            coordinator, first.visits.get(code="BL"), [entry("hb", entered_before, "g/L")], collected_at=when
+        )
+    lab_import = upload(coordinator, site_yc, bundle(observation("h1", first.study_id, HB, 120, "g/L", when)))
+    checked, entered = threading.Event(), threading.Event()
+    write = importing._write
+
+    def write_after_the_colleague(*args, **kwargs):
+        checked.set()
+        entered.wait(timeout=10)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(importing, "_write", write_after_the_colleague)
+    outcome: dict[str, str] = {}
+
+    def run_import() -> None:
+        try:
+            commit_import(user=coordinator, lab_import=LabImport.objects.get(pk=lab_import.pk))
+            outcome["import"] = "imported"
+        except DomainError as error:
+            outcome["import"] = str(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run_import)
+    thread.start()
+    assert checked.wait(timeout=30)
+    visit = first.visits.get(code="BL")
+    panel = LabPanel.objects.filter(visit=visit).first()
+    save(investigator, visit, [entry("hb", 110, "g/L")], collected_at=when, instance=panel, reason="Typo")
+    entered.set()
+    thread.join(timeout=30)
+
+    assert outcome["import"].startswith("The data changed since this preview"), outcome
+    assert LabImport.objects.get(pk=lab_import.pk).status == ImportStatus.PREVIEWED
+    assert list(LabResult.objects.values_list("analyte", "value")) == [("hb", Decimal("110"))]
+    assert outcomes(lab_import) == {"h1": RowOutcome.DIFFERS}
