@@ -73,6 +73,20 @@ class AVar(Var):
     codelist: str = ""  # a CDISC CT codelist of exports/ct/sdtm-ct.yaml
     terms: tuple = ()  # a sponsor code list: (code, decode) pairs
     mandatory: bool = False
+    values: tuple = ()  # value-level metadata: ``ValueLevel``s, one per value of a parameter variable
+
+
+@dataclass(frozen=True)
+class ValueLevel:
+    """What a variable holds where ``where`` (a variable of the dataset) equals ``equals``: the define's
+    value-level metadata (a ``def:ValueListDef`` item with its ``def:WhereClauseDef``)."""
+
+    where: str
+    equals: str
+    data_type: str  # integer, float, text
+    label: str
+    method: str
+    codelist: str = ""  # a CDISC CT codelist of exports/ct/sdtm-ct.yaml
 
 
 def copied(name, label, source, **extra):
@@ -265,6 +279,75 @@ AVAL_METHOD = (
     "of the state to this visit (section 6.3), empty when the state is not met. Empty when the visit is "
     "not evaluable"
 )
+
+
+def _aval_values() -> tuple[ValueLevel, ...]:
+    """AVAL per PARAMCD: its type, meaning and derivation (BILAG has no AVAL: its grades are AVALC)."""
+    values = []
+    for param in PARAMS:
+        if param.kind == "grades":
+            continue
+        if param.kind == "flag":
+            label, data_type = f"{param.name}: 1 met, 0 not met", "integer"
+            method = (
+                f"1 when the visit meets {param.name} ({param.key} in efficacy.endpoints), 0 when not; "
+                "empty when the visit is not evaluable (NEREAS)"
+            )
+        elif param.kind == "run":
+            label, data_type = f"{param.name}", "integer"
+            method = (
+                f"Days from the first visit of the current run of {param.key} to this visit "
+                "(clinical-rules.md 6.3); empty when the state is not met at the visit"
+            )
+        else:
+            label, data_type = param.name, "float" if param.code in FLOAT_PARAMS else "integer"
+            method = FLOAT_PARAMS.get(param.code) or (
+                f"The {param.name} computed from the SLEDAI form's items (clinical-rules.md 1); empty when "
+                "the form is not complete (NEREAS)"
+            )
+        values.append(ValueLevel("PARAMCD", param.code, data_type, label, method))
+    return tuple(values)
+
+
+def _avalc_values() -> tuple[ValueLevel, ...]:
+    """AVALC per PARAMCD: Y/N for the responses and remissions, the 9 grades for BILAG."""
+    values = []
+    for param in PARAMS:
+        if param.kind == "flag":
+            values.append(
+                ValueLevel(
+                    "PARAMCD",
+                    param.code,
+                    "text",
+                    f"{param.name} (Y/N)",
+                    "Y when AVAL is 1, N when AVAL is 0, empty when AVAL is empty",
+                    codelist="NY",
+                )
+            )
+        elif param.kind == "grades":
+            values.append(
+                ValueLevel(
+                    "PARAMCD",
+                    param.code,
+                    "text",
+                    param.name,
+                    "The 9 BILAG-2004 system grades (A-E), one letter each, in the order constitutional, "
+                    "mucocutaneous, neuropsychiatric, musculoskeletal, cardiorespiratory, gastrointestinal, "
+                    "ophthalmic, renal, haematological",
+                )
+            )
+    return tuple(values)
+
+
+# Parameters whose AVAL has decimals, and how each is derived.
+FLOAT_PARAMS = {
+    "PGA": "The Physician Global Assessment as collected on the PGA form (0-3, one decimal)",
+    "PREDEQ": (
+        "The prednisone-equivalent maintenance glucocorticoid dose on ADT in mg/day (clinical-rules.md "
+        "5; CRS/ICANS treatment and premedication excluded)"
+    ),
+}
+
 ADEFF_VARIABLES = (
     *_ids("ADSL"),
     copied("SITEID", "Study Site Identifier", "ADSL.SITEID"),
@@ -276,11 +359,11 @@ ADEFF_VARIABLES = (
             terms=tuple((p.code, p.name) for p in PARAMS)),
     derived("PARAM", "Parameter", "The decode of PARAMCD", mandatory=True),
     derived("PARCAT1", "Parameter Category 1", "Assigned per parameter"),
-    derived("AVAL", "Analysis Value", AVAL_METHOD, type="Num"),
+    derived("AVAL", "Analysis Value", AVAL_METHOD, type="Num", values=_aval_values()),
     derived("AVALC", "Analysis Value (C)",
             "Y/N for the responses and remissions; the 9 BILAG-2004 grades in the order constitutional, "
             "mucocutaneous, neuropsychiatric, musculoskeletal, cardiorespiratory, gastrointestinal, "
-            "ophthalmic, renal, haematological; empty otherwise"),
+            "ophthalmic, renal, haematological; empty otherwise", values=_avalc_values()),
     derived("BASE", "Baseline Value", "AVAL of the record of the parameter with ABLFL = Y", type="Num"),
     derived("BASEC", "Baseline Value (C)", "AVALC of the record of the parameter with ABLFL = Y (BILAG)"),
     derived("CHG", "Change from Baseline",

@@ -225,6 +225,52 @@ def _codelist(version, name: str, ct: dict) -> None:
         etree.SubElement(element, _q("Alias"), Context="nci:ExtCodeID", Name=ct["codelists"][name]["code"])
 
 
+def _value_list(version, code: str, var, length: int, ct_codelists: set, methods: list):
+    """The ``def:ValueListDef`` of ``var`` and its ``def:WhereClauseDef``s (returned, for the caller to
+    place where the schema wants them); its value ItemDefs are appended to ``version`` (after the
+    datasets' ItemDefs), its methods to ``methods``."""
+    value_list = etree.Element(_q("ValueListDef", DEF_NS), OID=f"VL.{code}.{var.name}")
+    clauses = []
+    for order, value in enumerate(var.values, start=1):
+        suffix = f"{code}.{var.name}.{value.equals}"
+        clause_oid = f"WC.{code}.{value.where}.{value.equals}"
+        ref = etree.SubElement(
+            value_list,
+            _q("ItemRef"),
+            ItemOID=f"IT.{suffix}",
+            OrderNumber=str(order),
+            Mandatory="No",
+            MethodOID=f"MT.{suffix}",
+        )
+        etree.SubElement(ref, _q("WhereClauseRef", DEF_NS), WhereClauseOID=clause_oid)
+        clause = etree.Element(_q("WhereClauseDef", DEF_NS), OID=clause_oid)
+        check = etree.SubElement(
+            clause,
+            _q("RangeCheck"),
+            {"Comparator": "EQ", "SoftHard": "Soft", _q("ItemOID", DEF_NS): f"IT.{code}.{value.where}"},
+        )
+        etree.SubElement(check, _q("CheckValue")).text = value.equals
+        clauses.append(clause)
+        item = etree.SubElement(
+            version,
+            _q("ItemDef"),
+            OID=f"IT.{suffix}",
+            Name=var.name,
+            DataType=value.data_type,
+            Length=str(max(1, length) if value.data_type == "text" else 8),
+            SASFieldName=var.name,
+        )
+        _description(item, value.label)
+        if value.codelist:
+            ct_codelists.add(value.codelist)
+            etree.SubElement(item, _q("CodeListRef"), CodeListOID=f"CL.{value.codelist}")
+        etree.SubElement(item, _q("Origin", DEF_NS), Type="Derived")
+        methods.append(
+            (f"MT.{suffix}", f"{code}.{var.name} where {value.where} = {value.equals}", value.method)
+        )
+    return value_list, clauses
+
+
 def write_define_xml(written, directory: Path, *, study, options, model: Model = SDTM) -> dict[str, int]:
     """``written``: (dataset, variables, rows, lengths) of each dataset shipped, described by
     ``model`` (SDTM unless told). Returns {"define.xml": number of ItemDefs}."""
@@ -273,7 +319,7 @@ def write_define_xml(written, directory: Path, *, study, options, model: Model =
         Version=ct["package"].removeprefix("SDTM CT ").strip(), Status="Final",
     )  # fmt: skip
 
-    item_defs, ct_codelists, sponsor_codelists, methods = [], set(), {}, []
+    item_defs, ct_codelists, sponsor_codelists, methods, value_lists = [], set(), {}, [], []
     for domain, domain_vars, _rows, lengths in written:
         code = domain.code
         group = etree.SubElement(
@@ -344,6 +390,21 @@ def write_define_xml(written, directory: Path, *, study, options, model: Model =
         )
         if origin == "Predecessor" and getattr(var, "source", ""):
             _description(element, var.source)
+        if getattr(var, "values", ()):
+            etree.SubElement(item, _q("ValueListRef", DEF_NS), ValueListOID=f"VL.{code}.{var.name}")
+            value_lists.append((code, var, length))
+
+    # Value-level metadata: what a parameter variable holds for each value of PARAMCD (ADaM BDS). The
+    # schema places every def:ValueListDef, then every def:WhereClauseDef, right after def:Standards.
+    placed, clauses = [], {}
+    for code, var, length in value_lists:
+        value_list, its_clauses = _value_list(version, code, var, length, ct_codelists, methods)
+        placed.append(value_list)
+        clauses.update((clause.get("OID"), clause) for clause in its_clauses)  # AVAL and AVALC share them
+    anchor = standards
+    for element in placed + list(clauses.values()):
+        anchor.addnext(element)
+        anchor = element
 
     for name in sorted(ct_codelists):
         _codelist(version, name, ct)

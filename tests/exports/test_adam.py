@@ -337,6 +337,58 @@ def test_the_adam_define_is_valid_define_2_1_and_names_every_dataset_and_variabl
     assert decodes == {p.code for p in adam.PARAMS}
 
 
+def test_the_adam_define_describes_aval_and_avalc_per_parameter_as_the_data_hold_them(exported):
+    """Value-level metadata: per PARAMCD, AVAL's type (integer scores, flags and runs; decimals for PGA
+    and PREDEQ) and AVALC's (Y/N from CT, BILAG's grades), each with its where clause and method; the
+    ADEFF records agree with what it says."""
+    directory, _counts, _three = exported
+    document = etree.parse(str(directory / "define.xml"))
+    schema_path = Path(odmlib.__file__).parent / "schemas" / "define" / "2.1" / "define2-1-0.xsd"
+    schema = etree.XMLSchema(etree.parse(str(schema_path)))
+    assert schema.validate(document), schema.error_log
+    items = {i.get("OID"): i for i in document.findall(".//odm:ItemDef", NS)}
+    clauses = {c.get("OID"): c for c in document.findall(".//def:WhereClauseDef", NS)}
+    methods = {m.get("OID") for m in document.findall(".//odm:MethodDef", NS)}
+    described = {}
+    for name in ("AVAL", "AVALC"):
+        parent = items[f"IT.ADEFF.{name}"]
+        assert parent.find("def:ValueListRef", NS).get("ValueListOID") == f"VL.ADEFF.{name}"
+        value_list = document.find(f".//def:ValueListDef[@OID='VL.ADEFF.{name}']", NS)
+        for ref in value_list.findall("odm:ItemRef", NS):
+            check = clauses[ref.find("def:WhereClauseRef", NS).get("WhereClauseOID")].find(
+                "odm:RangeCheck", NS
+            )
+            assert (
+                check.get(f"{{{NS['def']}}}ItemOID") == "IT.ADEFF.PARAMCD" and check.get("Comparator") == "EQ"
+            )
+            assert ref.get("MethodOID") in methods
+            item = items[ref.get("ItemOID")]
+            assert item.get("Name") == name
+            codelist = item.find("odm:CodeListRef", NS)
+            described[(name, check.findtext("odm:CheckValue", namespaces=NS))] = (
+                item.get("DataType"),
+                codelist.get("CodeListOID") if codelist is not None else None,
+            )
+    flags = {p.code for p in adam.PARAMS if p.kind == "flag"}
+    assert {code for name, code in described if name == "AVAL"} == {p.code for p in adam.PARAMS} - {"BILAG"}
+    assert {code for name, code in described if name == "AVALC"} == flags | {"BILAG"}
+    assert described[("AVAL", "PGA")][0] == described[("AVAL", "PREDEQ")][0] == "float"
+    assert described[("AVAL", "SLEDAI2K")][0] == described[("AVAL", "SRI4")][0] == "integer"
+    assert all(described[("AVALC", code)] == ("text", "CL.NY") for code in flags)
+    assert document.find(".//odm:CodeList[@OID='CL.NY']", NS) is not None
+    rows = table(directory, "ADEFF")
+    assert {r["PARAMCD"] for r in rows} >= {"SLEDAI2K", "SRI4", "BILAG"}
+    for row in rows:
+        data_type = described.get(("AVAL", row["PARAMCD"]), ("none", None))[0]
+        if row["AVAL"]:
+            assert data_type in ("integer", "float"), row
+            assert data_type == "float" or float(row["AVAL"]).is_integer(), row
+        if row["AVALC"]:
+            assert ("AVALC", row["PARAMCD"]) in described, row
+            if row["PARAMCD"] in flags:
+                assert row["AVALC"] in ("Y", "N"), row
+
+
 def _extract(files, name, directory: Path) -> Path:
     path = directory / name.replace("/", "_")
     path.write_bytes(files[name])
