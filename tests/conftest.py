@@ -65,6 +65,19 @@ def pytest_runtest_teardown(item, nextitem):
     _default_language()
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Each test database is created from a template holding the migrated schema
+    (``edc.testing.databases.migrated_template``) instead of being migrated from scratch."""
+    from django.conf import settings
+
+    from edc.testing.databases import migrated_template
+
+    url = os.environ.get("DATABASE_OWNER_URL") or os.environ.get("DATABASE_URL")
+    if url:
+        settings.DATABASES["default"].setdefault("TEST", {})["TEMPLATE"] = migrated_template(url)
+
+
 @functools.cache
 def _protocol_content() -> dict:
     """The protocol file, read and validated once per session (``trials.protocol.parse``)."""

@@ -76,3 +76,88 @@ def using_database(name: str) -> Iterator[None]:
     finally:
         connection.close()
         settings_dict["NAME"] = original
+
+
+# --- A migrated template for the test databases ----------------------------------------------------
+#
+# ``migrate`` on an empty database takes about 45 s here (Django renders the model states of a hundred
+# migrations), and pytest-django migrates each worker's test database and each later session's again.
+# Instead the schema is migrated once per cluster into ``edc_tpl_<hash>`` (the hash of every installed
+# app's migration files and of the libraries that render them) and each test database is created from
+# it (``DATABASES[…]["TEST"]["TEMPLATE"]``): pytest-django's own ``migrate`` then finds nothing to apply
+# and only its post_migrate hooks run (roles, grants), as after any migrate. A new migration, or a new
+# Django, pgtrigger or pghistory, makes a new template; older ones are dropped.
+
+TEMPLATE_PREFIX = "edc_tpl_"
+KEEP_TEMPLATES = 3
+_TEMPLATE_LOCK = 73_190_411  # pg_advisory_lock key: one session builds the template, the others wait
+
+
+def schema_hash() -> str:
+    import hashlib
+    from importlib import import_module, metadata
+    from pathlib import Path
+
+    from django.apps import apps
+
+    digest = hashlib.sha256()
+    for package in ("django", "django-pgtrigger", "django-pghistory"):
+        digest.update(f"{package}=={metadata.version(package)}\n".encode())
+    for app in sorted(apps.get_app_configs(), key=lambda a: a.label):
+        try:
+            module = import_module(f"{app.name}.migrations")
+        except ImportError:
+            continue
+        for path in sorted(Path(module.__file__).parent.glob("*.py")):
+            digest.update(f"{app.label}/{path.name}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def migrated_template(database_url: str) -> str:
+    """The name of a database on ``database_url``'s server holding the migrated schema (built once)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+    from psycopg import sql
+
+    name = TEMPLATE_PREFIX + schema_hash()
+    parts = urlsplit(database_url)
+    maintenance = urlunsplit(parts._replace(path="/postgres", query=""))
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", [_TEMPLATE_LOCK])
+        try:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+                return name
+            building = f"{name}_building"
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(_name(building)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(_name(building)))
+            root = Path(__file__).resolve().parents[2]
+            env = {
+                **os.environ,
+                "DATABASE_URL": urlunsplit(parts._replace(path=f"/{building}")),
+                "DJANGO_SETTINGS_MODULE": "edc.settings.test",
+            }
+            env.pop("DATABASE_OWNER_URL", None)
+            subprocess.run(
+                [sys.executable, str(root / "manage.py"), "migrate", "--verbosity", "0"],
+                cwd=root,
+                env=env,
+                check=True,
+            )
+            # Published under its name only once complete: a session killed mid-way leaves no template.
+            conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(_name(building), _name(name)))
+            # The newest few stay (another checkout on this cluster may be using one); older ones go.
+            stale = conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY oid DESC OFFSET %s",
+                [TEMPLATE_PREFIX.replace("_", r"\_") + "%", KEEP_TEMPLATES],
+            ).fetchall()
+            for (old,) in stale:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(_name(old)))
+            return name
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [_TEMPLATE_LOCK])
