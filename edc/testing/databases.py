@@ -125,10 +125,12 @@ def migrated_template(database_url: str) -> str:
     import psycopg
     from psycopg import sql
 
+    from edc.embedded import admin_url
+
     name = TEMPLATE_PREFIX + schema_hash()
     parts = urlsplit(database_url)
-    maintenance = urlunsplit(parts._replace(path="/postgres", query=""))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
+    # The same server as the tests' (the query may name it: an embedded server's socket directory).
+    with psycopg.connect(admin_url(database_url), autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", [_TEMPLATE_LOCK])
         try:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
