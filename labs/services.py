@@ -17,19 +17,20 @@ adverse event?" prompt (``adverse_events.services.sync_lab_prompt``) in the same
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext as _
 
 from accounts.permissions import Action, require
-from adverse_events.services import sync_lab_prompt
+from adverse_events.services import lab_prompt_min_grade, sync_lab_prompt
 from crfs.checks import run_checks
 from crfs.models import FormStatus
 from crfs.registry import spec_for
-from crfs.services import expected_codes, save_form
+from crfs.services import expected_codes, new_form, save_form
 from edc.audit import audited
 from edc.errors import ConflictError, DomainError, Problem, Problems, refuse
 from edc.merge import UNKNOWN, rows_at
 from monitoring.models import Query
-from monitoring.services import sync_automatic_queries
+from monitoring.services import automatic_query, sync_automatic_queries
 from monitoring.verification import clear_verifications
 from signatures.services import break_signatures
 
@@ -37,7 +38,7 @@ from .analytes import BY_CODE, Panel, analytes_of
 from .checks import RESULT
 from .interpretation import interpret
 from .models import LabPanel, LabResult, RangeSex, ReferenceRange
-from .selectors import applicable_ranges
+from .selectors import applicable_ranges, ranges_for, site_ranges
 
 CODE = "labs"
 
@@ -351,14 +352,9 @@ def create_panels(
     signature with its reason): rare, and exactly as a form saved alone. Returns the saved panels in
     the order given.
     """
-    from adverse_events.services import lab_prompt_min_grade
-    from crfs.services import new_form
     from monitoring.models import Lock, LockScope
-    from monitoring.services import automatic_query
     from signatures.models import Scope, Signature, SignatureStatus
     from trials.models import Participant
-
-    from .selectors import ranges_for, site_ranges
 
     require(user, action, site)
     if any(item.visit.participant.site_id != site.pk for item in panels):
@@ -409,13 +405,11 @@ def create_panels(
                 )
             )
             continue
-        saved.append(_create_panel(user, item, ranges, min_grade, new_form, automatic_query, ranges_for))
+        saved.append(_create_panel(user, item, ranges, min_grade))
     return saved
 
 
-def _create_panel(user, item: NewPanel, ranges, min_grade, new_form, automatic_query, ranges_for) -> LabPanel:
-    from django.contrib.contenttypes.models import ContentType
-
+def _create_panel(user, item: NewPanel, ranges, min_grade: int) -> LabPanel:
     visit, panel, data = item.visit, item.panel, item.data
     participant = visit.participant
     if panel not in Panel.values:
